@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "wangge.core"
+    label = "core"
+    verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from wangge.core.roles import sync_role_groups
+
+        post_migrate.connect(sync_role_groups, dispatch_uid="wangge.core.sync_role_groups")

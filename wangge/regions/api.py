@@ -1,0 +1,194 @@
+"""REST endpoints of the territory: thin — validate the query, call one selector or service, render."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from wangge.api.permissions import model_permission
+from wangge.core.errors import InvalidInput
+from wangge.lib.coords import to_wgs84
+from wangge.regions import selectors, serializers
+from wangge.regions.geojson import feature_collection_json, feature_json
+from wangge.regions.services import territory_import
+
+GEOJSON = "application/geo+json"
+CanViewTerritory = model_permission("regions.view_region", "regions.view_grid")
+CanImportTerritory = model_permission("regions.import_territory")
+
+_geojson_response = OpenApiResponse(
+    response=OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection (RFC 7946), WGS-84."
+)
+
+
+def _query(serializer_class: type, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _geojson(text: str) -> HttpResponse:
+    return HttpResponse(text, content_type=GEOJSON)
+
+
+class RegionListApi(APIView):
+    permission_classes = [CanViewTerritory]
+
+    @extend_schema(
+        operation_id="regions_list",
+        parameters=[serializers.RegionQuery],
+        responses=serializers.RegionOut(many=True),
+        summary="Districts, streets and communities inside the user's data scope",
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(serializers.RegionQuery, request)
+        regions = selectors.region_list(user=request.user, **query)
+        return Response(serializers.RegionOut(regions, many=True).data)
+
+
+class RegionGeoJsonApi(APIView):
+    permission_classes = [CanViewTerritory]
+
+    @extend_schema(
+        operation_id="regions_geojson",
+        parameters=[serializers.RegionQuery],
+        responses={(200, GEOJSON): _geojson_response},
+        summary="Region outlines as GeoJSON",
+    )
+    def get(self, request: Request) -> HttpResponse:
+        query = _query(serializers.RegionQuery, request)
+        return _geojson(feature_collection_json(selectors.region_list(user=request.user, **query)))
+
+
+class RegionDetailApi(APIView):
+    permission_classes = [CanViewTerritory]
+
+    @extend_schema(
+        operation_id="regions_retrieve",
+        responses=serializers.RegionDetailOut,
+        summary="One region with its ancestors",
+    )
+    def get(self, request: Request, code: str) -> Response:
+        region = selectors.access_region_for_user(user=request.user, code=code)
+        region.ancestors = selectors.ancestors_of(region.code)
+        return Response(serializers.RegionDetailOut(region).data)
+
+
+class GridListApi(APIView):
+    permission_classes = [CanViewTerritory]
+
+    @extend_schema(
+        operation_id="grids_geojson",
+        parameters=[serializers.GridQuery],
+        responses={(200, GEOJSON): _geojson_response},
+        summary="Grids as GeoJSON, filtered by layer, bounding box and parent region",
+    )
+    def get(self, request: Request) -> HttpResponse:
+        query = _query(serializers.GridQuery, request)
+        return _geojson(feature_collection_json(selectors.grid_list(user=request.user, **query)))
+
+
+class GridDetailApi(APIView):
+    permission_classes = [CanViewTerritory]
+
+    @extend_schema(
+        operation_id="grids_retrieve",
+        responses={(200, GEOJSON): _geojson_response},
+        summary="One grid as a GeoJSON Feature whose properties include its ancestors",
+    )
+    def get(self, request: Request, layer: str, code: str) -> HttpResponse:
+        grid = selectors.access_grid_for_user(user=request.user, layer=layer, code=code)
+        ancestors = serializers.RegionRefOut(selectors.ancestors_of(grid.code), many=True).data
+        return _geojson(feature_json(grid, {"ancestors": ancestors}))
+
+
+class GridLayerListApi(APIView):
+    @extend_schema(operation_id="grid_layers_list", responses=serializers.GridLayerOut(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(serializers.GridLayerOut(selectors.grid_layer_list(), many=True).data)
+
+
+class LocateApi(APIView):
+    permission_classes = [CanViewTerritory]
+
+    @extend_schema(
+        operation_id="locate",
+        parameters=[serializers.LocateQuery],
+        responses={200: serializers.LocateOut, 404: OpenApiTypes.OBJECT},
+        summary="The grid (and its community, street, district) at a point",
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(serializers.LocateQuery, request)
+        lng, lat = to_wgs84(query["lng"], query["lat"], query["crs"])
+        located = selectors.locate_for_user(
+            user=request.user, lng=lng, lat=lat, layer=query["layer"]
+        )
+        body = {
+            "grid": located.grid,
+            "ancestors": located.ancestors,
+            "lng_wgs84": lng,
+            "lat_wgs84": lat,
+        }
+        return Response(serializers.LocateOut(body).data)
+
+
+class SearchApi(APIView):
+    permission_classes = [CanViewTerritory]
+
+    @extend_schema(
+        operation_id="territory_search",
+        parameters=[serializers.SearchQuery],
+        responses=serializers.SearchOut,
+        summary="Regions and grids by code prefix or name",
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(serializers.SearchQuery, request)
+        hits = selectors.territory_search(user=request.user, query=query["q"])
+        return Response(serializers.SearchOut({"results": hits}).data)
+
+
+class TerritoryImportApi(APIView):
+    permission_classes = [CanImportTerritory]
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        operation_id="territory_import",
+        parameters=[
+            serializers.ImportQuery,
+            OpenApiParameter("file", OpenApiTypes.BINARY, required=False, description="multipart"),
+        ],
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={200: serializers.ImportReportOut, 400: serializers.ImportReportOut},
+        summary="Import a territory GeoJSON file: every feature or none",
+    )
+    def post(self, request: Request) -> Response:
+        query = _query(serializers.ImportQuery, request)
+        report = territory_import(
+            data=_uploaded_geojson(request),
+            actor=request.user,
+            dry_run=query["dry_run"],
+            tolerance_m=query.get("tolerance_m"),
+        )
+        body = serializers.ImportReportOut(report.as_dict()).data
+        return Response(body, status=200 if report.ok else 400)
+
+
+def _uploaded_geojson(request: Request) -> Any:
+    upload = request.FILES.get("file")
+    if upload is None:
+        return request.data
+    try:
+        return json.loads(upload.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(
+            _("The file is not UTF-8 JSON."), {"file": [_("Not a JSON file: %s") % exc]}
+        ) from None

@@ -1,0 +1,141 @@
+"""Reads of the territory. Every selector takes the requesting user and applies the data scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from wangge.core.errors import NotFound
+from wangge.core.models import User
+from wangge.core.scope import code_in_scope, filter_to_scope
+from wangge.lib.regioncodes import CODE_LENGTH, Level
+from wangge.regions import locate
+from wangge.regions.models import Grid, GridLayer, Region
+
+BBox = tuple[float, float, float, float]
+
+
+def region_list(
+    *, user: User, level: str | None = None, parent: str | None = None
+) -> QuerySet[Region]:
+    regions = filter_to_scope(Region.objects.select_related("parent"), user)
+    if level:
+        regions = regions.filter(level=level)
+    if parent:
+        regions = regions.filter(code__startswith=parent).exclude(code=parent)
+    return regions.order_by("code")
+
+
+def grid_list(
+    *,
+    user: User,
+    layer: str | None = None,
+    bbox: BBox | None = None,
+    parent: str | None = None,
+) -> QuerySet[Grid]:
+    grids = filter_to_scope(Grid.objects.select_related("community", "layer"), user)
+    if layer:
+        grids = grids.filter(layer_id=layer)
+    if parent:
+        grids = grids.filter(code__startswith=parent)
+    if bbox:
+        grids = grids.filter(_bbox_q(bbox))
+    return grids.order_by("layer__sort_order", "code")
+
+
+def grid_layer_list() -> QuerySet[GridLayer]:
+    return GridLayer.objects.all()
+
+
+def access_region_for_user(*, user: User, code: str) -> Region:
+    """The region with this code if the user may see it; the same NotFound whether absent or not."""
+    if not code_in_scope(user, code):
+        raise NotFound(_("No region with code %(code)s.") % {"code": code})
+    try:
+        return Region.objects.select_related("parent").get(code=code)
+    except Region.DoesNotExist:
+        raise NotFound(_("No region with code %(code)s.") % {"code": code}) from None
+
+
+def access_grid_for_user(*, user: User, layer: str, code: str) -> Grid:
+    if not code_in_scope(user, code):
+        raise NotFound(_("No %(layer)s grid with code %(code)s.") % {"layer": layer, "code": code})
+    try:
+        return Grid.objects.select_related("community", "layer").get(layer_id=layer, code=code)
+    except Grid.DoesNotExist:
+        raise NotFound(
+            _("No %(layer)s grid with code %(code)s.") % {"layer": layer, "code": code}
+        ) from None
+
+
+def ancestors_of(code: str) -> list[Region]:
+    """The regions above a region or grid code, district first (one query)."""
+    prefixes = [
+        code[: CODE_LENGTH[level]]
+        for level in (Level.DISTRICT, Level.STREET, Level.COMMUNITY)
+        if len(code) > CODE_LENGTH[level]
+    ]
+    return list(Region.objects.filter(code__in=prefixes).order_by("code"))
+
+
+@dataclass(frozen=True)
+class LocatedGrid:
+    grid: Grid
+    ancestors: list[Region]
+
+
+def locate_for_user(*, user: User, lng: float, lat: float, layer: str) -> LocatedGrid:
+    """The grid at a WGS-84 point with its ancestors, if the grid is inside the user's scope."""
+    if not GridLayer.objects.filter(code=layer).exists():
+        raise NotFound(_("There is no grid layer %(layer)s.") % {"layer": layer})
+    ref = locate.grid_at(lng, lat, layer)
+    if ref is None:
+        raise NotFound(
+            _("The point (%(lng)s, %(lat)s) lies outside every %(layer)s grid of the territory.")
+            % {"lng": lng, "lat": lat, "layer": layer}
+        )
+    if not code_in_scope(user, ref.code):
+        raise NotFound(
+            _("The point (%(lng)s, %(lat)s) lies outside your data scope.")
+            % {"lng": lng, "lat": lat}
+        )
+    grid = Grid.objects.select_related("community", "layer").get(pk=ref.id)
+    return LocatedGrid(grid=grid, ancestors=ancestors_of(grid.code))
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str
+    code: str
+    name: str
+    level: str
+    layer: str | None
+    bbox: list[float]
+
+
+def territory_search(*, user: User, query: str, limit: int = 20) -> list[SearchHit]:
+    """Regions and grids whose code starts with, or whose name contains, the query."""
+    query = query.strip()
+    if not query:
+        return []
+    match = Q(code__startswith=query) if query.isdigit() else Q(name__icontains=query)
+    hits = [
+        SearchHit("region", r.code, r.name, r.level, None, r.bbox)
+        for r in filter_to_scope(Region.objects.filter(match), user).order_by("code")[:limit]
+    ]
+    if len(hits) < limit:
+        grids = filter_to_scope(Grid.objects.filter(match), user).order_by("code", "layer_id")
+        hits.extend(
+            SearchHit("grid", g.code, g.name, "grid", g.layer_id, g.bbox)
+            for g in grids[: limit - len(hits)]
+        )
+    return hits
+
+
+def _bbox_q(bbox: BBox) -> Q:
+    min_lng, min_lat, max_lng, max_lat = bbox
+    return Q(
+        min_lng__lte=max_lng, max_lng__gte=min_lng, min_lat__lte=max_lat, max_lat__gte=min_lat
+    )

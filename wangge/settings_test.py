@@ -1,0 +1,15 @@
+"""Settings for the test suite: the same as production but fast hashing and no secure cookies."""
+
+import os
+
+os.environ.setdefault("WANGGE_DEBUG", "0")
+os.environ.setdefault("WANGGE_SECRET_KEY", "test-secret-key-that-is-long-enough-for-the-checks")
+os.environ.setdefault("WANGGE_SECURE_COOKIES", "0")
+
+from wangge.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+WANGGE_LOCATE_RECHECK_SECONDS = 0.0
