@@ -1,13 +1,19 @@
 """Geometry helpers on Shapely 2: parsing GeoJSON, metric projection, area, tolerance tests.
 
-Coordinates are WGS-84 longitude/latitude. Areas and tolerances are computed in an Albers
-equal-area conic projection fitted to China, so areas are exact and lengths are within about 1 %
-of the truth anywhere in the country — plenty for tolerances of a metre.
+Coordinates are WGS-84 longitude/latitude, and an edge is a straight line between its vertices in
+those coordinates (as RFC 7946 reads it). Two projections serve two purposes:
+
+- areas use an Albers equal-area conic fitted to China, so they are exact;
+- tolerance tests (is this grid inside its community, do two grids overlap) use a local
+  equirectangular scaling. It is affine, so it keeps straight edges straight: a child sharing its
+  parent's edge stays exactly on it, whereas any curved projection would bow the parent's long edge
+  away from the child's extra vertex and report phantom excursions of a metre or more.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from typing import Any
 
@@ -38,6 +44,20 @@ def to_metric(geometry: Any) -> Any:
         return np.column_stack([x, y])
 
     return shapely.transform(geometry, project)
+
+
+METRES_PER_DEGREE_LAT = 110_574.0
+METRES_PER_DEGREE_LNG_AT_EQUATOR = 111_320.0
+
+
+def to_local_metres(geometry: Any, origin_lat: float) -> Any:
+    """Scale lng/lat degrees to metres around ``origin_lat`` (affine; for tolerance tests)."""
+    x_scale = METRES_PER_DEGREE_LNG_AT_EQUATOR * math.cos(math.radians(origin_lat))
+
+    def scale(coords: np.ndarray) -> np.ndarray:
+        return coords * np.array([x_scale, METRES_PER_DEGREE_LAT])
+
+    return shapely.transform(geometry, scale)
 
 
 def area_m2(geometry: BaseGeometry) -> float:

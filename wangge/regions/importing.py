@@ -23,7 +23,7 @@ from wangge.lib.geometry import (
     invalidity_reason,
     parse_polygonal,
     thicker_than,
-    to_metric,
+    to_local_metres,
 )
 from wangge.lib.regioncodes import (
     CODE_LENGTH,
@@ -72,7 +72,7 @@ class TerritoryFeature:
     responsible_party: str = ""
     synthetic: bool = False
     geometry_ok: bool = True
-    metric: BaseGeometry | None = None
+    metric: BaseGeometry | None = None  # in local metres, for tolerance tests only
 
     @property
     def key(self) -> tuple[str, str]:
@@ -242,7 +242,11 @@ def check_geometry(
     incoming = {feature.key: feature for feature in result.features}
     universe = [f for f in existing if f.key not in incoming] + result.features
     usable = [f for f in universe if f.geometry_ok]
-    metric = to_metric(np.array([f.geometry for f in usable], dtype=object))
+    if not usable:
+        return
+    geometries = np.array([f.geometry for f in usable], dtype=object)
+    origin_lat = float(np.mean(shapely.bounds(geometries)[:, [1, 3]]))
+    metric = to_local_metres(geometries, origin_lat)
     for feature, geometry_m in zip(usable, metric, strict=True):
         feature.metric = geometry_m
     regions = {f.code: f for f in universe if f.level is not Level.GRID}

@@ -185,8 +185,7 @@ def _write(result: CheckResult, progress: Progress | None) -> tuple[dict[str, in
 
 def _fill(target: Territory, feature: TerritoryFeature) -> None:
     target.name = feature.name
-    area = feature.metric.area if feature.metric is not None else area_m2(feature.geometry)
-    target.set_boundary(feature.geometry, area)
+    target.set_boundary(feature.geometry, area_m2(feature.geometry))
     target.updated_at = timezone.now()
     target.households = feature.households
     target.population = feature.population

@@ -1,0 +1,61 @@
+"""Shared fixtures: the test district and a fixed cast of personas (see ../shared/STYLE.md §17)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from wangge.core.models import User
+from wangge.regions import locate
+from wangge.regions.tests.factories import load_test_territory, make_user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_locate_index():
+    """Each test starts without a cached grid index (tests roll back the rows it was built from)."""
+    locate.invalidate()
+    yield
+    locate.invalidate()
+
+
+@pytest.fixture
+def territory(db) -> None:
+    load_test_territory()
+
+
+@dataclass
+class Cast:
+    commander: User  # 区指挥中心, the whole district
+    street_dispatcher: User  # 西长安街街道 (110102001)
+    community_officer: User  # community 110102001001
+    other_community_officer: User  # community 110102003002
+    grid_worker_a: User  # grid 110102001001001
+    grid_worker_b: User  # grid 110102003002004
+    department_handler: User  # a department, district-wide scope
+    admin: User  # system administrator, district-wide scope
+    nobody: User  # signed in, no role and no scope: should see nothing
+
+
+@pytest.fixture
+def cast(territory) -> Cast:
+    return Cast(
+        commander=make_user("commander", role="district_commander", scope="110102"),
+        street_dispatcher=make_user("dispatcher", role="dispatcher", scope="110102001"),
+        community_officer=make_user("officer_a", role="community_officer", scope="110102001001"),
+        other_community_officer=make_user(
+            "officer_b", role="community_officer", scope="110102003002"
+        ),
+        grid_worker_a=make_user("worker_a", role="grid_worker", scope="110102001001001"),
+        grid_worker_b=make_user("worker_b", role="grid_worker", scope="110102003002004"),
+        department_handler=make_user("handler", role="department_handler", scope="110102"),
+        admin=make_user("admin", role="system_admin", scope="110102"),
+        nobody=make_user("nobody", role=None),
+    )
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
