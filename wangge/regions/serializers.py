@@ -4,12 +4,15 @@ import math
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from wangge.lib.coords import Crs
 from wangge.regions.models import GridLayer, Region
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class BBoxField(serializers.Field):
     """``minLng,minLat,maxLng,maxLat`` in WGS-84 degrees."""
 
