@@ -58,4 +58,3 @@ def cast(territory) -> Cast:
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()
-

@@ -18,7 +18,7 @@ VAR_DIR = Path(env_str("WANGGE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("WANGGE_DEBUG", False)
 
-_DEV_SECRET = "wangge-development-only-secret-key-not-for-production-use-0123456789"
+_DEV_SECRET = "wangge-development-only-secret-key-not-for-production-use-0123456789"  # noqa: S105
 SECRET_KEY = env_str("WANGGE_SECRET_KEY", _DEV_SECRET if DEBUG else None)
 if not DEBUG and SECRET_KEY == _DEV_SECRET:
     raise EnvError("WANGGE_SECRET_KEY must be set to a private value when WANGGE_DEBUG is off.")

@@ -12,17 +12,17 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from wangge.core import errors
 
 _STATUS = {
-    errors.NotFound: status.HTTP_404_NOT_FOUND,
-    errors.PermissionDenied: status.HTTP_403_FORBIDDEN,
-    errors.Conflict: status.HTTP_409_CONFLICT,
-    errors.InvalidInput: status.HTTP_400_BAD_REQUEST,
+    errors.NotFoundError: status.HTTP_404_NOT_FOUND,
+    errors.PermissionDeniedError: status.HTTP_403_FORBIDDEN,
+    errors.ConflictError: status.HTTP_409_CONFLICT,
+    errors.InvalidInputError: status.HTTP_400_BAD_REQUEST,
 }
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, errors.DomainError):
         body: dict[str, Any] = {"detail": exc.message}
-        if isinstance(exc, errors.InvalidInput) and exc.errors:
+        if isinstance(exc, errors.InvalidInputError) and exc.errors:
             body["errors"] = exc.errors
         code = next((c for cls, c in _STATUS.items() if isinstance(exc, cls)), 400)
         return Response(body, status=code)

@@ -13,19 +13,19 @@ class DomainError(Exception):
         self.message = message
 
 
-class NotFound(DomainError):
+class NotFoundError(DomainError):
     """The object does not exist, or the user may not see it: the two are deliberately the same."""
 
 
-class PermissionDenied(DomainError):
+class PermissionDeniedError(DomainError):
     """The user may see the object but not do this to it."""
 
 
-class Conflict(DomainError):
+class ConflictError(DomainError):
     """The object changed under the user's feet (another user acted first)."""
 
 
-class InvalidInput(DomainError):
+class InvalidInputError(DomainError):
     """Input that breaks a rule; ``errors`` maps each field to its messages."""
 
     def __init__(self, message: str, errors: Mapping[str, Sequence[str]] | None = None) -> None:

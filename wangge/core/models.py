@@ -57,7 +57,9 @@ class AuditLog(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # "What happened to this object?" — object history pages.
-            models.Index(fields=["target_type", "target_id", "created_at"], name="audit_target_idx"),
+            models.Index(
+                fields=["target_type", "target_id", "created_at"], name="audit_target_idx"
+            ),
             # "What did this person do?" — PIPL access reviews.
             models.Index(fields=["actor", "created_at"], name="audit_actor_idx"),
             models.Index(fields=["action", "created_at"], name="audit_action_idx"),

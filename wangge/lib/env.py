@@ -30,7 +30,9 @@ def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
     return environ.get(name)
 
 
-def env_str(name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None) -> str:
+def env_str(
+    name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> str:
     value = _raw(name, environ)
     if value is None:
         if default is None:
@@ -48,7 +50,9 @@ def env_bool(name: str, default: bool, *, environ: Mapping[str, str] | None = No
         return True
     if word in FALSE_WORDS:
         return False
-    raise EnvError(f"{name}={value!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off.")
+    raise EnvError(
+        f"{name}={value!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off."
+    )
 
 
 def env_int(
@@ -109,9 +113,7 @@ def env_choice(
     return value
 
 
-def _check_range(
-    name: str, number: float, minimum: float | None, maximum: float | None
-) -> None:
+def _check_range(name: str, number: float, minimum: float | None, maximum: float | None) -> None:
     if minimum is not None and number < minimum:
         raise EnvError(f"{name}={number} is below the minimum {minimum}.")
     if maximum is not None and number > maximum:

@@ -105,4 +105,3 @@ def thicker_than(geometry_m: BaseGeometry, tolerance_m: float) -> bool:
     if tolerance_m <= 0:
         return True
     return not geometry_m.buffer(-tolerance_m / 2).is_empty
-

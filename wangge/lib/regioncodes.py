@@ -102,8 +102,10 @@ def parent_problems(code: str, level: Level, parent_code: str | None) -> list[st
     if not parent_code:
         return [f"a {level} needs a parent_code (its {parent_level})"]
     if len(parent_code) != CODE_LENGTH[parent_level]:
-        return [f"the parent of a {level} is a {parent_level} with a {CODE_LENGTH[parent_level]}"
-                f"-digit code, got {parent_code!r}"]
+        return [
+            f"the parent of a {level} is a {parent_level} with a {CODE_LENGTH[parent_level]}"
+            f"-digit code, got {parent_code!r}"
+        ]
     if not code.startswith(parent_code):
         return [f"code {code} does not start with its parent's code {parent_code}"]
     return []

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wangge.api.permissions import model_permission
-from wangge.core.errors import InvalidInput
+from wangge.core.errors import InvalidInputError
 from wangge.lib.coords import to_wgs84
 from wangge.regions import selectors, serializers
 from wangge.regions.geojson import feature_collection_json, feature_json
@@ -189,6 +189,6 @@ def _uploaded_geojson(request: Request) -> Any:
     try:
         return json.loads(upload.read().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(
+        raise InvalidInputError(
             _("The file is not UTF-8 JSON."), {"file": [_("Not a JSON file: %s") % exc]}
         ) from None

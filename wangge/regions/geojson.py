@@ -53,9 +53,11 @@ def feature_json(item: Territory, extra: dict[str, Any] | None = None) -> str:
 
 def feature_collection_json(items: Iterable[Territory]) -> str:
     items = list(items)
-    geometries: Sequence[str] = shapely.to_geojson(
-        shapely.from_wkb([bytes(i.boundary_wkb) for i in items])
-    ).tolist() if items else []
+    geometries: Sequence[str] = (
+        shapely.to_geojson(shapely.from_wkb([bytes(i.boundary_wkb) for i in items])).tolist()
+        if items
+        else []
+    )
     features = ",".join(
         _feature(geometry, properties_of(item))
         for item, geometry in zip(items, geometries, strict=True)

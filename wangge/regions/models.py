@@ -154,7 +154,9 @@ class Grid(Territory):
         ordering = ["layer", "code"]
         constraints = [
             # Two layers may both number a community's grids 001…, so the code is unique per layer.
-            models.UniqueConstraint(fields=["layer", "code"], name="regions_grid_layer_code_unique"),
+            models.UniqueConstraint(
+                fields=["layer", "code"], name="regions_grid_layer_code_unique"
+            ),
             models.CheckConstraint(
                 name="regions_grid_code_15_digits", condition=models.Q(code__regex=r"^[0-9]{15}$")
             ),
@@ -185,4 +187,9 @@ class TerritoryVersion(models.Model):
 
     class Meta:
         verbose_name = _("territory version")
-        constraints = [models.CheckConstraint(name="territory_version_single_row", condition=models.Q(id=1))]
+        constraints = [
+            models.CheckConstraint(name="territory_version_single_row", condition=models.Q(id=1))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token} ({self.changed_at:%Y-%m-%d %H:%M:%S})"

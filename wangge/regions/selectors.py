@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from wangge.core.errors import NotFound
+from wangge.core.errors import NotFoundError
 from wangge.core.models import User
 from wangge.core.scope import code_in_scope, filter_to_scope
 from wangge.lib.regioncodes import CODE_LENGTH, Level
@@ -52,20 +52,22 @@ def grid_layer_list() -> QuerySet[GridLayer]:
 def access_region_for_user(*, user: User, code: str) -> Region:
     """The region with this code if the user may see it; the same NotFound whether absent or not."""
     if not code_in_scope(user, code):
-        raise NotFound(_("No region with code %(code)s.") % {"code": code})
+        raise NotFoundError(_("No region with code %(code)s.") % {"code": code})
     try:
         return Region.objects.select_related("parent").get(code=code)
     except Region.DoesNotExist:
-        raise NotFound(_("No region with code %(code)s.") % {"code": code}) from None
+        raise NotFoundError(_("No region with code %(code)s.") % {"code": code}) from None
 
 
 def access_grid_for_user(*, user: User, layer: str, code: str) -> Grid:
     if not code_in_scope(user, code):
-        raise NotFound(_("No %(layer)s grid with code %(code)s.") % {"layer": layer, "code": code})
+        raise NotFoundError(
+            _("No %(layer)s grid with code %(code)s.") % {"layer": layer, "code": code}
+        )
     try:
         return Grid.objects.select_related("community", "layer").get(layer_id=layer, code=code)
     except Grid.DoesNotExist:
-        raise NotFound(
+        raise NotFoundError(
             _("No %(layer)s grid with code %(code)s.") % {"layer": layer, "code": code}
         ) from None
 
@@ -89,15 +91,15 @@ class LocatedGrid:
 def locate_for_user(*, user: User, lng: float, lat: float, layer: str) -> LocatedGrid:
     """The grid at a WGS-84 point with its ancestors, if the grid is inside the user's scope."""
     if not GridLayer.objects.filter(code=layer).exists():
-        raise NotFound(_("There is no grid layer %(layer)s.") % {"layer": layer})
+        raise NotFoundError(_("There is no grid layer %(layer)s.") % {"layer": layer})
     ref = locate.grid_at(lng, lat, layer)
     if ref is None:
-        raise NotFound(
+        raise NotFoundError(
             _("The point (%(lng)s, %(lat)s) lies outside every %(layer)s grid of the territory.")
             % {"lng": lng, "lat": lat, "layer": layer}
         )
     if not code_in_scope(user, ref.code):
-        raise NotFound(
+        raise NotFoundError(
             _("The point (%(lng)s, %(lat)s) lies outside your data scope.")
             % {"lng": lng, "lat": lat}
         )
@@ -136,6 +138,4 @@ def territory_search(*, user: User, query: str, limit: int = 20) -> list[SearchH
 
 def _bbox_q(bbox: BBox) -> Q:
     min_lng, min_lat, max_lng, max_lat = bbox
-    return Q(
-        min_lng__lte=max_lng, max_lng__gte=min_lng, min_lat__lte=max_lat, max_lat__gte=min_lat
-    )
+    return Q(min_lng__lte=max_lng, max_lng__gte=min_lng, min_lat__lte=max_lat, max_lat__gte=min_lat)

@@ -73,7 +73,9 @@ class LocateQuery(serializers.Serializer):
     crs = serializers.ChoiceField(
         choices=[c.value for c in Crs],
         default=Crs.WGS84.value,
-        help_text=_("Coordinate system of lng/lat: wgs84 (GPS), gcj02 (AMap, WeChat), bd09 (Baidu)."),
+        help_text=_(
+            "Coordinate system of lng/lat: wgs84 (GPS), gcj02 (AMap, WeChat), bd09 (Baidu)."
+        ),
     )
 
     def validate_layer(self, value: Any) -> str:

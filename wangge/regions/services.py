@@ -160,7 +160,9 @@ def _write(result: CheckResult, progress: Progress | None) -> tuple[dict[str, in
             progress("write", done, total)
 
     grids = [f for f in result.features if f.level is Level.GRID]
-    stored = {(g.layer_id, g.code): g for g in Grid.objects.filter(code__in=[f.code for f in grids])}
+    stored = {
+        (g.layer_id, g.code): g for g in Grid.objects.filter(code__in=[f.code for f in grids])
+    }
     new_grids, changed_grids = [], []
     for feature in grids:
         grid = stored.get((feature.layer, feature.code)) or Grid(

@@ -135,7 +135,9 @@ def test_a_grid_outside_the_scope_is_404(cast):
 
 
 def test_grid_detail_is_a_feature_with_ancestors(cast):
-    response = client_for(cast.commander).get(reverse("api:grid", args=["social", "110102003002004"]))
+    response = client_for(cast.commander).get(
+        reverse("api:grid", args=["social", "110102003002004"])
+    )
     body = json.loads(response.content)
     assert body["type"] == "Feature"
     assert body["properties"]["households"] == 400
@@ -148,7 +150,9 @@ def test_grid_list_filters_by_layer_bbox_and_parent(cast):
     # A small box in the north-west corner touches only grid 001 of community 001001 (both layers).
     nw = grid_codes(client.get(reverse("api:grids"), {"bbox": "116.301,39.931,116.302,39.932"}))
     assert nw == {"110102001001001"}
-    parent = grid_codes(client.get(reverse("api:grids"), {"parent": "110102003", "layer": "social"}))
+    parent = grid_codes(
+        client.get(reverse("api:grids"), {"parent": "110102003", "layer": "social"})
+    )
     assert len(parent) == 8 and all(c.startswith("110102003") for c in parent)
     bad = client.get(reverse("api:grids"), {"bbox": "1,2,3"})
     assert bad.status_code == 400 and "bbox" in bad.json()["errors"]
@@ -179,7 +183,9 @@ def test_search_by_name_and_code_stays_in_scope(cast):
 
 
 def test_grid_layers_are_listed(cast):
-    codes = [layer["code"] for layer in client_for(cast.nobody).get(reverse("api:grid-layers")).json()]
+    codes = [
+        layer["code"] for layer in client_for(cast.nobody).get(reverse("api:grid-layers")).json()
+    ]
     assert codes[:2] == ["social", "unit"]
 
 
@@ -187,8 +193,9 @@ def test_grid_layers_are_listed(cast):
 
 
 def police_grid(code: str = "110102001001001", west: float = 116.30) -> dict:
-    return feature(code, "警格", "grid", "110102001001", box(west, 39.90, west + 0.01, 39.91),
-                   layer="police")
+    return feature(
+        code, "警格", "grid", "110102001001", box(west, 39.90, west + 0.01, 39.91), layer="police"
+    )
 
 
 def test_only_administrators_may_import(cast):

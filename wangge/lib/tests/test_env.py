@@ -18,12 +18,21 @@ def test_values_are_read_and_defaults_apply():
     ("call", "message"),
     [
         (lambda e: env_str("REQ", environ=e), "REQ is required"),
-        (lambda e: env_bool("FLAG", False, environ={"FLAG": "maybe"}), "FLAG='maybe' is not a bool"),
+        (
+            lambda e: env_bool("FLAG", False, environ={"FLAG": "maybe"}),
+            "FLAG='maybe' is not a bool",
+        ),
         (lambda e: env_int("N", 1, environ={"N": "1.5"}), "N='1.5' is not an integer"),
         (lambda e: env_int("N", 1, minimum=2, environ={"N": "1"}), "N=1 is below the minimum 2"),
         (lambda e: env_float("F", 1, environ={"F": "inf"}), "F='inf' is not a finite number"),
-        (lambda e: env_float("F", 1, maximum=3, environ={"F": "4"}), "F=4.0 is above the maximum 3"),
-        (lambda e: env_choice("C", "a", ("a", "b"), environ={"C": "z"}), "C='z' is not one of: a, b"),
+        (
+            lambda e: env_float("F", 1, maximum=3, environ={"F": "4"}),
+            "F=4.0 is above the maximum 3",
+        ),
+        (
+            lambda e: env_choice("C", "a", ("a", "b"), environ={"C": "z"}),
+            "C='z' is not one of: a, b",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(call, message):

@@ -63,9 +63,7 @@ def sample_territory_features() -> list[dict[str, Any]]:
         feature("110102003", "新街口街道", "street", "110102", box(MID_LNG, SOUTH, EAST, NORTH)),
     ]
     for code, bounds in community_boxes().items():
-        features.append(
-            feature(code, f"社区{code[-3:]}", "community", code[:9], box(*bounds))
-        )
+        features.append(feature(code, f"社区{code[-3:]}", "community", code[:9], box(*bounds)))
     for code, bounds in community_boxes().items():
         for number, cell in enumerate(grid_boxes(*bounds), start=1):
             features.append(

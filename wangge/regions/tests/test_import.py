@@ -21,17 +21,41 @@ def four_bad_grids() -> dict:
     return collection(
         [
             # 0: fine — a new police grid over the community's west half.
-            feature(f"{COMMUNITY}001", "好", "grid", COMMUNITY, box(116.30, 39.90, 116.325, 39.94),
-                    layer="police"),
+            feature(
+                f"{COMMUNITY}001",
+                "好",
+                "grid",
+                COMMUNITY,
+                box(116.30, 39.90, 116.325, 39.94),
+                layer="police",
+            ),
             # 1: overlaps grid 0 by 0.005° × 0.04° (≈ 430 m × 4.4 km).
-            feature(f"{COMMUNITY}002", "叠", "grid", COMMUNITY, box(116.32, 39.90, 116.35, 39.94),
-                    layer="police"),
+            feature(
+                f"{COMMUNITY}002",
+                "叠",
+                "grid",
+                COMMUNITY,
+                box(116.32, 39.90, 116.35, 39.94),
+                layer="police",
+            ),
             # 2: lies in the south community, not in its parent.
-            feature(f"{COMMUNITY}003", "出界", "grid", COMMUNITY, box(116.30, 39.87, 116.31, 39.88),
-                    layer="police"),
+            feature(
+                f"{COMMUNITY}003",
+                "出界",
+                "grid",
+                COMMUNITY,
+                box(116.30, 39.87, 116.31, 39.88),
+                layer="police",
+            ),
             # 3: code with a letter.
-            feature("11010200100100X", "坏码", "grid", COMMUNITY, box(116.33, 39.91, 116.34, 39.92),
-                    layer="safety"),
+            feature(
+                "11010200100100X",
+                "坏码",
+                "grid",
+                COMMUNITY,
+                box(116.33, 39.91, 116.34, 39.92),
+                layer="safety",
+            ),
             # 4: self-intersecting polygon.
             feature(f"{COMMUNITY}005", "自交", "grid", COMMUNITY, bow_tie, layer="safety"),
         ]
@@ -115,8 +139,16 @@ def test_slivers_thinner_than_the_tolerance_are_accepted(territory):
 def test_an_overlap_with_a_stored_grid_is_reported(territory):
     report = territory_import(
         data=collection(
-            [feature(f"{COMMUNITY}009", "重叠", "grid", COMMUNITY, box(116.30, 39.93, 116.31, 39.94),
-                     layer="social")]
+            [
+                feature(
+                    f"{COMMUNITY}009",
+                    "重叠",
+                    "grid",
+                    COMMUNITY,
+                    box(116.30, 39.93, 116.31, 39.94),
+                    layer="social",
+                )
+            ]
         ),
         actor=None,
     )
@@ -151,8 +183,14 @@ def test_replacing_a_grid_is_not_an_overlap_with_its_old_self(territory):
     ],
 )
 def test_each_bad_property_is_named(territory, mutate, fragment):
-    grid = feature(f"{COMMUNITY}007", "网格", "grid", COMMUNITY, box(116.30, 39.90, 116.31, 39.91),
-                   layer="police")
+    grid = feature(
+        f"{COMMUNITY}007",
+        "网格",
+        "grid",
+        COMMUNITY,
+        box(116.30, 39.90, 116.31, 39.91),
+        layer="police",
+    )
     mutate(grid)
     report = territory_import(data=collection([grid]), actor=None)
     assert not report.ok
@@ -174,8 +212,14 @@ def test_a_file_that_is_not_a_feature_collection_is_refused(db, data):
 
 
 def test_the_same_code_twice_is_reported(territory):
-    grid = feature(f"{COMMUNITY}001", "网格", "grid", COMMUNITY, box(116.30, 39.90, 116.31, 39.91),
-                   layer="police")
+    grid = feature(
+        f"{COMMUNITY}001",
+        "网格",
+        "grid",
+        COMMUNITY,
+        box(116.30, 39.90, 116.31, 39.91),
+        layer="police",
+    )
     report = territory_import(data=collection([grid, grid]), actor=None)
     assert [p.index for p in report.problems] == [1]
 

@@ -75,8 +75,16 @@ def test_index_is_rebuilt_when_the_territory_changes(territory):
     code = "110102001001"
     report = territory_import(
         data=collection(
-            [feature(f"{code}001", "警格1", "grid", code, box(116.30, 39.90, 116.35, 39.94),
-                     layer="police")]
+            [
+                feature(
+                    f"{code}001",
+                    "警格1",
+                    "grid",
+                    code,
+                    box(116.30, 39.90, 116.35, 39.94),
+                    layer="police",
+                )
+            ]
         ),
         actor=None,
     )

@@ -46,7 +46,9 @@ class Command(BaseCommand):
         created = ", ".join(f"{n} {kind}" for kind, n in report.created.items() if n)
         updated = ", ".join(f"{n} {kind}" for kind, n in report.updated.items() if n)
         self.stdout.write(
-            self.style.SUCCESS(f"{verb}: created {created or 'nothing'}; updated {updated or 'nothing'}")
+            self.style.SUCCESS(
+                f"{verb}: created {created or 'nothing'}; updated {updated or 'nothing'}"
+            )
         )
 
 
