@@ -949,16 +949,17 @@ const initialGeometry = Promise.all([
 initialGeometry.catch(report);
 
 api('regions/')
-  .then(async (list) => {
-    buildTree(list);
-    await fitToScope();
-    selectFromHash();
-  })
-  .catch((error) => {
-    if (treeElement.hasAttribute('aria-busy')) {
+  .then(
+    (list) => {
+      buildTree(list);
+      return fitToScope();
+    },
+    (error) => {
       treeElement.replaceChildren();
       treeElement.removeAttribute('aria-busy');
-    }
-    if (!map.hasLayer(districtLayer) || !map._loaded) map.setView(WHOLE_COUNTRY.center, WHOLE_COUNTRY.zoom);
-    report(error);
-  });
+      map.setView(WHOLE_COUNTRY.center, WHOLE_COUNTRY.zoom);
+      throw error;
+    },
+  )
+  .then(selectFromHash)
+  .catch(report);
