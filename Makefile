@@ -68,7 +68,6 @@ bench: $(VENV)/.installed-dev
 ## messages: refresh and compile the translation catalogues (needs Debian's gettext)
 messages: $(VENV)/.installed-dev
 	WANGGE_DEBUG=1 $(PY) manage.py makemessages -l zh_Hans -l en --ignore '.venv/*' --ignore 'var/*'
-	WANGGE_DEBUG=1 $(PY) manage.py makemessages -d djangojs -l zh_Hans -l en --ignore '.venv/*' --ignore 'var/*' --ignore 'wangge/web/static/vendor/*'
 	WANGGE_DEBUG=1 $(PY) manage.py compilemessages --ignore '.venv/*'
 
 clean:

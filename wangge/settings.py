@@ -185,6 +185,7 @@ SPECTACULAR_SETTINGS = {
 # Map tiles: an XYZ URL such as https://webrd0{s}.is.autonavi.com/...; empty draws polygons only.
 WANGGE_TILE_URL = env_str("WANGGE_TILE_URL", "")
 WANGGE_TILE_ATTRIBUTION = env_str("WANGGE_TILE_ATTRIBUTION", "")
+WANGGE_TILE_SUBDOMAINS = env_str("WANGGE_TILE_SUBDOMAINS", "")  # {s} values, e.g. 1234
 # How far (metres) a child may stray outside its parent, or siblings overlap, before it is an error.
 WANGGE_GEOMETRY_TOLERANCE_M = env_float(
     "WANGGE_GEOMETRY_TOLERANCE_M", 1.0, minimum=0.0, maximum=100.0

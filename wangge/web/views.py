@@ -23,6 +23,7 @@ def territory_map(request: HttpRequest) -> HttpResponse:
         {
             "tile_url": settings.WANGGE_TILE_URL,
             "tile_attribution": settings.WANGGE_TILE_ATTRIBUTION,
+            "tile_subdomains": settings.WANGGE_TILE_SUBDOMAINS,
             "grid_layers": layers,
             "default_layer": DEFAULT_LAYER,
             "api_root": "/api/v1/",
