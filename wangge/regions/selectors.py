@@ -90,13 +90,14 @@ class LocatedGrid:
 
 def locate_for_user(*, user: User, lng: float, lat: float, layer: str) -> LocatedGrid:
     """The grid at a WGS-84 point with its ancestors, if the grid is inside the user's scope."""
-    if not GridLayer.objects.filter(code=layer).exists():
+    layer_name = GridLayer.objects.filter(code=layer).values_list("name", flat=True).first()
+    if layer_name is None:
         raise NotFoundError(_("There is no grid layer %(layer)s.") % {"layer": layer})
     ref = locate.grid_at(lng, lat, layer)
     if ref is None:
         raise NotFoundError(
-            _("The point (%(lng)s, %(lat)s) lies outside every %(layer)s grid of the territory.")
-            % {"lng": lng, "lat": lat, "layer": layer}
+            _("The point (%(lng)s, %(lat)s) lies outside every grid of the layer %(layer)s.")
+            % {"lng": lng, "lat": lat, "layer": layer_name}
         )
     if not code_in_scope(user, ref.code):
         raise NotFoundError(

@@ -43,9 +43,14 @@ def test_locate_converts_gcj02_and_bd09_input(cast):
 
 
 def test_locate_outside_the_district_is_404_with_a_message(cast):
-    response = client_for(cast.commander).get(LOCATE, {"lng": 121.47, "lat": 31.23})
+    client = client_for(cast.commander)
+    response = client.get(LOCATE, {"lng": 121.47, "lat": 31.23}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 404
-    assert "outside every social grid" in response.json()["detail"]
+    assert response.json()["detail"] == (
+        "The point (121.47, 31.23) lies outside every grid of the layer 社会治理网格."
+    )
+    chinese = client.get(LOCATE, {"lng": 121.47, "lat": 31.23})
+    assert chinese.json()["detail"] == "点 (121.47, 31.23) 不在图层“社会治理网格”的任何网格内。"
 
 
 @pytest.mark.parametrize(
@@ -69,7 +74,9 @@ def test_locate_with_a_malformed_parameter_is_400_naming_it(cast, params, field)
 
 
 def test_locate_outside_the_users_scope_is_404(cast):
-    response = client_for(cast.community_officer).get(LOCATE, {"lng": 116.39, "lat": 39.87})
+    response = client_for(cast.community_officer).get(
+        LOCATE, {"lng": 116.39, "lat": 39.87}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 404
     assert "outside your data scope" in response.json()["detail"]
 

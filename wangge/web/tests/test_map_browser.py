@@ -10,14 +10,20 @@ from wangge.regions.tests.factories import make_user
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 if not CHROMIUM.exists():
     # `make test` installs Debian's chromium; only a hand-run pytest without it gets here, and CI
     # (CI=true) must never silently pass without the browser.
     if os.environ.get("CI"):
         raise RuntimeError("Debian's chromium is missing: `make test` installs it")
-    pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (make test installs it)", allow_module_level=True
+    )
 
 # Playwright's sync API runs an event loop in this thread; the Django ORM calls made by the test's
 # own set-up are synchronous and safe here.
@@ -67,9 +73,7 @@ def test_a_community_officer_sees_the_tree_selects_a_grid_and_searches(
     option = page.locator(".search-option").first
     option.wait_for()
     option.click()
-    page.wait_for_function(
-        "document.getElementById('card-title').textContent.includes('第2网格')"
-    )
+    page.wait_for_function("document.getElementById('card-title').textContent.includes('第2网格')")
     assert "110102001001002" in card.inner_text()
     assert "区域树" in page.content()
     SHOTS.mkdir(parents=True, exist_ok=True)
