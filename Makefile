@@ -33,7 +33,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: $(VENV)/.installed
 	WANGGE_DEBUG=1 $(PY) manage.py migrate --noinput -v 0
 	WANGGE_DEBUG=1 $(PY) manage.py demo_data --district $(DISTRICT)
-	WANGGE_DEBUG=1 $(PY) manage.py demo_logins
+	WANGGE_DEBUG=1 $(PY) manage.py demo_logins --port $(PORT)
 	WANGGE_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: install dev dependencies, lint, then the whole suite on SQLite and on PostgreSQL if it answers

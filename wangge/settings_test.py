@@ -15,3 +15,6 @@ STORAGES["staticfiles"] = {  # noqa: F405
 WANGGE_LOCATE_RECHECK_SECONDS = 0.0
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 — WhiteNoise warns when it is missing
+# Live-server threads open their own connections; with persistent ones the test database could not
+# be dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
