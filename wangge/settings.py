@@ -195,6 +195,15 @@ WANGGE_LOCATE_RECHECK_SECONDS = env_float(
     "WANGGE_LOCATE_RECHECK_SECONDS", 2.0, minimum=0.0, maximum=3600.0
 )
 
+# Personal data (PIPL) -------------------------------------------------------------------------
+# Keys for encrypting resident ID and phone numbers and for their lookup hashes: comma-separated
+# "key-id:base64-32-bytes" entries, newest first (see docs/security.md for rotation). Debug mode
+# derives fixed development keys so the demo runs without set-up; production must set both.
+WANGGE_PII_KEYS = env_list("WANGGE_PII_KEYS", [])
+WANGGE_PII_HASH_KEY = env_str("WANGGE_PII_HASH_KEY", "")
+if not DEBUG and (not WANGGE_PII_KEYS or not WANGGE_PII_HASH_KEY):
+    raise EnvError("WANGGE_PII_KEYS and WANGGE_PII_HASH_KEY must be set when WANGGE_DEBUG is off.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

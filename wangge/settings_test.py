@@ -5,6 +5,12 @@ import os
 os.environ.setdefault("WANGGE_DEBUG", "0")
 os.environ.setdefault("WANGGE_SECRET_KEY", "test-secret-key-that-is-long-enough-for-the-checks")
 os.environ.setdefault("WANGGE_SECURE_COOKIES", "0")
+# Test-only keys (base64 of 32 fixed bytes); never used outside the test suite.
+os.environ.setdefault(
+    "WANGGE_PII_KEYS",
+    "t2:dGVzdC1rZXktdHdvLXRoaXJ0eS10d28tYnl0ZXMhISE=,t1:dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMhISE=",
+)
+os.environ.setdefault("WANGGE_PII_HASH_KEY", "dGVzdC1oYXNoLWtleS10aGlydHktdHdvLWJ5dGVzISE=")
 
 from wangge.settings import *  # noqa: E402, F403
 
