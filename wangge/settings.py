@@ -41,8 +41,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_filters",
     "axes",
+    "huey.contrib.djhuey",
     "wangge.core",
     "wangge.regions",
+    "wangge.cases",
     "wangge.api",
     "wangge.web",
     "wangge.demo",
@@ -194,6 +196,37 @@ WANGGE_GEOMETRY_TOLERANCE_M = env_float(
 WANGGE_LOCATE_RECHECK_SECONDS = env_float(
     "WANGGE_LOCATE_RECHECK_SECONDS", 2.0, minimum=0.0, maximum=3600.0
 )
+
+# Cases -----------------------------------------------------------------------------------------
+# A case returned (回退) this many times goes to the district for arbitration.
+WANGGE_RETURNS_BEFORE_ARBITRATION = env_int("WANGGE_RETURNS_BEFORE_ARBITRATION", 3, minimum=1)
+WANGGE_PHOTO_MAX_BYTES = env_int("WANGGE_PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+DEFAULT_FROM_EMAIL = env_str("WANGGE_FROM_EMAIL", "wangge@localhost")
+EMAIL_BACKEND = env_str(
+    "WANGGE_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+
+# Background work: Huey with SQLite storage by default, Redis when WANGGE_REDIS_URL is set.
+WANGGE_REDIS_URL = env_str("WANGGE_REDIS_URL", "")
+if WANGGE_REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "wangge",
+        "url": WANGGE_REDIS_URL,
+        "immediate": False,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "wangge",
+        "filename": str(VAR_DIR / "huey.sqlite3"),
+        "immediate": False,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
 
 # Personal data (PIPL) -------------------------------------------------------------------------
 # Keys for encrypting resident ID and phone numbers and for their lookup hashes: comma-separated

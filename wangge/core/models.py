@@ -23,6 +23,15 @@ class User(AbstractUser):
         help_text=_("Region code of the area this user may see, e.g. 110102 or 110102001004."),
     )
 
+    department = models.ForeignKey(
+        "core.Department",
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -67,3 +76,26 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_type}:{self.target_id}"
+
+
+class Department(models.Model):
+    """An organization that handles cases: a professional department (专业部门) such as 城管执法,
+    市政, 园林, or a street or community office. Users belong to at most one."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    scope_code = models.CharField(
+        _("area"),
+        max_length=15,
+        blank=True,
+        help_text=_("Region code of the area the department serves; empty for the whole system."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name

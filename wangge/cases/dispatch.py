@@ -1,0 +1,28 @@
+"""The responsibility matrix (权责清单): which department a case belongs to."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from wangge.cases.models import Case, ResponsibilityRule
+from wangge.core.models import Department
+
+
+def suggest_department(case: Case) -> Department | None:
+    """The department of the most specific matching rule, or None when no rule matches.
+
+    Specific means: the longest region prefix containing the case, then a rule for the case's
+    category over a rule for every category, then the lower priority number.
+    """
+    prefixes = {case.region_code[:length] for length in (6, 9, 12, 15)}
+    rules = ResponsibilityRule.objects.filter(
+        Q(category_id=case.category_id) | Q(category__isnull=True),
+        region_code__in=prefixes,
+        department__active=True,
+    ).select_related("department")
+    best = min(
+        rules,
+        key=lambda r: (-len(r.region_code), r.category_id is None, r.priority),
+        default=None,
+    )
+    return best.department if best else None

@@ -1,0 +1,649 @@
+"""Writes of the closed loop. Each is one transaction: check the rules, compare-and-set the case,
+append its event, queue its notifications. Side effects (sending) happen after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import h3
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wangge.cases import notifications, sla
+from wangge.cases.dispatch import suggest_department
+from wangge.cases.models import (
+    Case,
+    CaseEvent,
+    CaseNumberSequence,
+    Category,
+    IntakeKey,
+    Stage,
+)
+from wangge.cases.workflow import LEVEL_ABOVE, Action, allowed_actions, refusal
+from wangge.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from wangge.core.models import Department, User
+from wangge.core.roles import user_roles
+from wangge.regions import locate
+from wangge.regions.models import Grid, Region
+
+S = Case.State
+H3_RESOLUTION = 10  # cells of ≈ 66 m edge: a 50 m duplicate search looks at a cell and its ring
+PUBLIC_SOURCES = frozenset(
+    {
+        Case.Source.CITIZEN_APP,
+        Case.Source.OPEN311,
+        Case.Source.HOTLINE,
+        Case.Source.MESSAGE,
+        Case.Source.WALK_IN,
+    }
+)
+
+
+@dataclass
+class Intake:
+    """What a report says, validated by the caller's serializer."""
+
+    source: str
+    category: Category
+    description: str
+    lng: float | None = None
+    lat: float | None = None
+    address: str = ""
+    condition: str = ""
+    urgency: str = Case.Urgency.NORMAL
+    area_grade: str = "B"
+    reporter_name: str = ""
+    reporter_phone: str = ""
+    self_handle: bool = False
+    self_handle_result: str = ""
+    idempotency_key: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def case_create(*, intake: Intake, actor: User | None, client: str = "") -> tuple[Case, bool]:
+    """Register a report. Returns the case and whether it was created now.
+
+    With an idempotency key, a repeated report (a client's retry, a sensor resending) returns the
+    case the first one created and creates nothing; a unique constraint makes that hold under races.
+    """
+    client = client or (f"user:{actor.pk}" if actor is not None and actor.pk else "anonymous")
+    if intake.idempotency_key:
+        existing = _case_for_key(client, intake.idempotency_key)
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            case = _create(intake, actor)
+            if intake.idempotency_key:
+                IntakeKey.objects.create(key=intake.idempotency_key, client=client, case=case)
+    except IntegrityError:
+        existing = _case_for_key(client, intake.idempotency_key) if intake.idempotency_key else None
+        if existing is None:
+            raise
+        return existing, False
+    return case, True
+
+
+def _case_for_key(client: str, key: str) -> Case | None:
+    found = IntakeKey.objects.filter(client=client, key=key).select_related("case").first()
+    return found.case if found else None
+
+
+def _create(intake: Intake, actor: User | None) -> Case:
+    now = timezone.now()
+    grid, region_code = _locate(intake)
+    if intake.self_handle and not intake.category.allows_self_handling:
+        raise InvalidInputError(
+            _("This category cannot be handled on the spot."),
+            {"self_handle": [_("Category %(code)s needs dispatch.") % {"code": intake.category.code}]},
+        )
+    if intake.self_handle and not intake.self_handle_result.strip():
+        raise InvalidInputError(
+            _("Say what was done."), {"result": [_("Required when handling on the spot.")]}
+        )
+    if intake.self_handle:
+        state, stage = S.HANDLED, Stage.VERIFY
+    elif intake.source in PUBLIC_SOURCES:
+        state, stage = S.CHECKING, Stage.ACCEPT
+    else:
+        state, stage = S.REPORTED, Stage.ACCEPT
+    case = Case(
+        number=_next_number(region_code[:6], now),
+        source=intake.source,
+        category=intake.category,
+        condition=intake.condition,
+        description=intake.description,
+        address=intake.address,
+        lng=intake.lng,
+        lat=intake.lat,
+        h3_cell=h3.latlng_to_cell(intake.lat, intake.lng, H3_RESOLUTION) if grid else "",
+        grid=grid,
+        region_code=region_code,
+        area_grade=intake.area_grade,
+        reporter=actor if actor is not None and actor.pk else None,
+        reporter_name=intake.reporter_name,
+        urgency=intake.urgency,
+        state=state,
+        level=Case.Level.GRID if grid else Case.Level.DISTRICT,
+        stage=stage,
+        stage_started_at=now,
+        self_handled=intake.self_handle,
+        handled_by=actor if intake.self_handle else None,
+        created_at=now,
+    )
+    if intake.reporter_phone:
+        _seal_phone(case, intake.reporter_phone)
+    case.stage_deadline, case.stage_unit = sla.stage_deadline(case, stage, now)
+    case.save(force_insert=True)
+    payload = {"source": intake.source, "grid": grid.code if grid else None}
+    if intake.self_handle:
+        payload["result"] = intake.self_handle_result
+    _append_event(case, "report", "", state, actor, "", payload, now)
+    return case
+
+
+def _seal_phone(case: Case, phone: str) -> None:
+    from wangge.core import pii
+
+    sealed = pii.seal(phone, purpose="phone", mask=pii.mask_phone)
+    case.reporter_phone_token = sealed.token
+    case.reporter_phone_hash = sealed.hash
+    case.reporter_phone_masked = sealed.masked
+
+
+def _locate(intake: Intake) -> tuple[Grid | None, str]:
+    """The grid of the report's point; the district when only an address is given."""
+    if intake.lng is not None and intake.lat is not None:
+        ref = locate.grid_at(intake.lng, intake.lat, locate.DEFAULT_LAYER)
+        if ref is None:
+            raise InvalidInputError(
+                _("The location lies outside every grid of the district."),
+                {"location": [_("(%(lng)s, %(lat)s) is in no grid.") % {"lng": intake.lng, "lat": intake.lat}]},
+            )
+        return Grid.objects.get(pk=ref.id), ref.code
+    if not intake.address.strip():
+        raise InvalidInputError(
+            _("Give a location or an address."),
+            {"location": [_("A point (lng, lat) or an address is required.")]},
+        )
+    districts = list(Region.objects.filter(level=Region.Level.DISTRICT).values_list("code", flat=True))
+    if len(districts) != 1:
+        raise InvalidInputError(
+            _("An address alone cannot be routed here; give a location."),
+            {"location": [_("Several districts are loaded: a point is needed.")]},
+        )
+    return None, districts[0]
+
+
+def _next_number(district_code: str, now: datetime) -> str:
+    year = timezone.localtime(now).year
+    sequence, _created = CaseNumberSequence.objects.get_or_create(
+        district_code=district_code, year=year
+    )
+    CaseNumberSequence.objects.filter(pk=sequence.pk).update(last=F("last") + 1)
+    last = CaseNumberSequence.objects.values_list("last", flat=True).get(pk=sequence.pk)
+    return f"{district_code}-{year}-{last:06d}"
+
+
+# Actions ----------------------------------------------------------------------------------------
+
+
+def case_act(
+    *,
+    number: str,
+    action: str,
+    actor: User,
+    data: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Take one action on a case, all or nothing.
+
+    ``expected_version`` is the version the actor saw; when the case has changed since, the action
+    is refused with a conflict instead of being applied to a case the actor has not seen.
+    """
+    data = data or {}
+    try:
+        verb = Action(action)
+    except ValueError:
+        raise InvalidInputError(
+            _("Unknown action %(action)s.") % {"action": action},
+            {"action": [_("Choose one of: %(all)s.") % {"all": ", ".join(a.value for a in Action)}]},
+        ) from None
+    with transaction.atomic():
+        case = _case_for_actor(number, actor)
+        if expected_version is not None and case.version != expected_version:
+            raise _conflict(case)
+        roles = user_roles(actor)
+        why = refusal(actor, case, verb, roles)
+        if why is not None:
+            raise _refused(why, case, verb, actor, roles)
+        reason = str(data.get("reason", "")).strip()
+        if _needs_reason(verb, data) and len(reason) < 2:
+            raise InvalidInputError(
+                _("Give a reason."), {"reason": [_("A reason is required for %(action)s.") % {"action": verb}]}
+            )
+        now = timezone.now()
+        change = HANDLERS[verb](case, actor, data, now)
+        _compare_and_set(case, change, now)
+        event = _append_event(
+            case, verb.value, case.state, change.to_state, actor, reason, change.payload, now
+        )
+        notifications.queue_for_event(case, event, change.notify)
+        for follow_up in change.follow_ups:
+            follow_up(case, now)
+    case.refresh_from_db()
+    return case
+
+
+@dataclass
+class Change:
+    to_state: str
+    updates: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+    notify: list[User] = field(default_factory=list)
+    follow_ups: list[Any] = field(default_factory=list)
+
+
+def _case_for_actor(number: str, actor: User) -> Case:
+    from wangge.cases.selectors import case_list
+
+    case = case_list(user=actor).filter(number=number).first()
+    if case is None and actor.department_id is not None:
+        # A department handler sees the cases dispatched to the department, wherever they are.
+        case = Case.objects.filter(number=number, owner_department_id=actor.department_id).first()
+    if case is None:
+        raise NotFoundError(_("No case %(number)s.") % {"number": number})
+    return case
+
+
+def _conflict(case: Case) -> ConflictError:
+    fresh = Case.objects.get(pk=case.pk)
+    error = ConflictError(
+        _("Case %(number)s was changed by someone else; it is now %(state)s.")
+        % {"number": fresh.number, "state": fresh.get_state_display()}
+    )
+    error.current = {"state": fresh.state, "version": fresh.version}
+    return error
+
+
+def _refused(why: str, case: Case, action: Action, actor: User, roles: set[str]) -> Exception:
+    if why == "scope":
+        return NotFoundError(_("No case %(number)s.") % {"number": case.number})
+    if why == "state":
+        allowed = ", ".join(a.value for a in allowed_actions(actor, case, roles)) or _("none")
+        return InvalidInputError(
+            _("A case in state %(state)s cannot be %(action)s; you may: %(allowed)s.")
+            % {"state": case.state, "action": action.value, "allowed": allowed},
+            {"action": [_("Not allowed in state %(state)s.") % {"state": case.state}]},
+        )
+    messages = {
+        "role": _("Your role may not %(action)s cases."),
+        "owner": _("Only the department the case is dispatched to may %(action)s it."),
+        "level": _("This case is handled at the %(level)s level, not yours."),
+        "own_work": _("The person who handled a case may not verify it."),
+        "suspended": _("The case is suspended; resume it first."),
+        "top_level": _("The case is already at the district level."),
+        "no_request": _("There is no extension request to decide."),
+        "not_suspended": _("The case is not suspended."),
+    }
+    return PermissionDeniedError(
+        messages[why] % {"action": action.value, "level": case.get_level_display()}
+    )
+
+
+def _needs_reason(action: Action, data: dict[str, Any]) -> bool:
+    from wangge.cases.workflow import RULES
+
+    if RULES[action].needs_reason:
+        return True
+    if action is Action.VERIFY and data.get("result") == "fail":
+        return True
+    return action is Action.EVALUATE and data.get("satisfaction") == "unsatisfied"
+
+
+def _compare_and_set(case: Case, change: Change, now: datetime) -> None:
+    updates = {"state": change.to_state, "version": F("version") + 1, "updated_at": now}
+    updates.update(change.updates)
+    changed = Case.objects.filter(pk=case.pk, state=case.state, version=case.version).update(
+        **updates
+    )
+    if changed != 1:
+        raise _conflict(case)
+
+
+def _append_event(
+    case: Case,
+    action: str,
+    from_state: str,
+    to_state: str,
+    actor: User | None,
+    reason: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor if actor is not None and actor.pk else None,
+        reason=reason,
+        payload=payload,
+        created_at=now,
+    )
+
+
+def _enter_stage(case: Case, stage: str, now: datetime) -> dict[str, Any]:
+    deadline, unit = sla.stage_deadline(case, stage, now)
+    return {
+        "stage": stage,
+        "stage_started_at": now,
+        "stage_deadline": deadline,
+        "stage_unit": unit,
+        "is_overdue": False,
+    }
+
+
+def _leave_stages() -> dict[str, Any]:
+    return {"stage": "", "stage_deadline": None, "stage_unit": "", "is_overdue": False}
+
+
+# One function per action: what changes besides the state ----------------------------------------
+
+
+def _confirm(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    return Change(S.REPORTED, payload={"note": str(data.get("note", ""))[:500]})
+
+
+def _accept(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    updates = {**_enter_stage(case, Stage.DISPATCH, now), "accepted_at": now}
+    change = Change(S.ACCEPTED, updates=updates)
+    if case.category.auto_dispatch:
+        change.follow_ups.append(_auto_dispatch)
+    return change
+
+
+def _auto_dispatch(case: Case, now: datetime) -> None:
+    department = suggest_department(case)
+    if department is None:
+        return
+    fresh = Case.objects.get(pk=case.pk)
+    updates = {
+        **_enter_stage(fresh, Stage.HANDLE, now),
+        "owner_department": department,
+        "owner_user": None,
+    }
+    _compare_and_set(fresh, Change(S.DISPATCHED, updates=updates), now)
+    event = _append_event(
+        fresh, Action.DISPATCH.value, fresh.state, S.DISPATCHED, None, "",
+        {"department": department.code, "automatic": True}, now,
+    )
+    notifications.queue_for_event(fresh, event, list(department.members.filter(is_active=True)))
+
+
+def _void(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    return Change(S.VOIDED, updates={**_leave_stages(), "outcome": ""})
+
+
+def _dispatch(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    department, person = _dispatch_target(case, data)
+    updates = {
+        **_enter_stage(case, Stage.HANDLE, now),
+        "owner_department": department,
+        "owner_user": person,
+    }
+    suggested = suggest_department(case)
+    payload = {
+        "department": department.code if department else None,
+        "user": person.username if person else None,
+        "suggested": suggested.code if suggested else None,
+    }
+    recipients = [person] if person else list(department.members.filter(is_active=True))
+    return Change(S.DISPATCHED, updates=updates, payload=payload, notify=recipients)
+
+
+def _dispatch_target(case: Case, data: dict[str, Any]) -> tuple[Department | None, User | None]:
+    department_code = data.get("department")
+    username = data.get("user")
+    if bool(department_code) == bool(username):
+        raise InvalidInputError(
+            _("Dispatch to a department or to a person."),
+            {"department": [_("Give exactly one of department and user.")]},
+        )
+    if department_code:
+        department = Department.objects.filter(code=department_code, active=True).first()
+        if department is None:
+            raise InvalidInputError(
+                _("No such department."), {"department": [_("Unknown code %(code)s.") % {"code": department_code}]}
+            )
+        return department, None
+    person = User.objects.filter(username=username, is_active=True).first()
+    if person is None or not person.scope_code or not case.region_code.startswith(person.scope_code):
+        raise InvalidInputError(
+            _("No such person for this case."),
+            {"user": [_("%(user)s does not work where the case is.") % {"user": username}]},
+        )
+    return None, person
+
+
+def _acknowledge(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    return Change(S.ACKNOWLEDGED)
+
+
+def _start(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    return Change(S.IN_PROGRESS)
+
+
+def _handle(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    result = str(data.get("result", "")).strip()
+    if not result:
+        raise InvalidInputError(_("Say what was done."), {"result": [_("This field is required.")]})
+    updates = {**_enter_stage(case, Stage.VERIFY, now), "handled_by": actor, "extension_requested": False}
+    return Change(S.HANDLED, updates=updates, payload={"result": result[:2000]})
+
+
+def _return(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    returns = case.return_count + 1
+    updates = {
+        **_enter_stage(case, Stage.DISPATCH, now),
+        "owner_department": None,
+        "owner_user": None,
+        "return_count": returns,
+        "extension_requested": False,
+    }
+    payload: dict[str, Any] = {"returns": returns}
+    if returns >= settings.WANGGE_RETURNS_BEFORE_ARBITRATION and case.level != Case.Level.DISTRICT:
+        # A case bounced between departments goes to the district for arbitration (难事区内统筹).
+        updates["level"] = Case.Level.DISTRICT
+        payload["arbitration"] = True
+    return Change(S.ACCEPTED, updates=updates, payload=payload)
+
+
+def _request_extension(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    amount, unit = _amount_and_unit(data)
+    return Change(
+        case.state,
+        updates={"extension_requested": True},
+        payload={"amount": str(amount), "unit": unit},
+    )
+
+
+def _approve_extension(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    request = case.events.filter(action=Action.REQUEST_EXTENSION).order_by("-created_at").first()
+    amount = Decimal(request.payload["amount"]) if request else Decimal(1)
+    unit = request.payload["unit"] if request else "working_day"
+    base = case.stage_deadline or now
+    deadline = sla.extend(base, amount, unit)
+    updates = {"stage_deadline": deadline, "is_overdue": deadline <= now, "extension_requested": False}
+    return Change(case.state, updates=updates, payload={"new_deadline": deadline.isoformat()})
+
+
+def _deny_extension(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    return Change(case.state, updates={"extension_requested": False})
+
+
+def _verify(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    result = data.get("result")
+    if result == "pass":
+        outcome = data.get("outcome")
+        if outcome not in {o.value for o in Case.Outcome if o.value}:
+            raise InvalidInputError(
+                _("Say how the case ends."),
+                {"outcome": [_("One of fixed, not_fixed, not_responsible, duplicate.")]},
+            )
+        if outcome != Case.Outcome.FIXED and len(str(data.get("reason", "")).strip()) < 2:
+            raise InvalidInputError(
+                _("Closing without a fix needs a reason."), {"reason": [_("This field is required.")]}
+            )
+        return Change(
+            S.CLOSED,
+            updates={**_leave_stages(), "outcome": outcome, "closed_at": now},
+            payload={"result": "pass", "outcome": outcome},
+        )
+    if result == "fail":
+        updates = {**_enter_stage(case, Stage.HANDLE, now), "rework_count": case.rework_count + 1}
+        notify = [case.owner_user] if case.owner_user_id else _members(case.owner_department)
+        if case.self_handled and case.owner_department_id is None and case.owner_user_id is None:
+            # A failed on-the-spot fix goes to the dispatcher like a new case.
+            updates = {**_enter_stage(case, Stage.DISPATCH, now), "rework_count": case.rework_count + 1}
+            return Change(S.ACCEPTED, updates=updates, payload={"result": "fail"})
+        return Change(S.DISPATCHED, updates=updates, payload={"result": "fail"}, notify=notify)
+    raise InvalidInputError(_("Give the result of the check."), {"result": [_("pass or fail")]})
+
+
+def _evaluate(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    satisfaction = data.get("satisfaction")
+    if satisfaction not in {s.value for s in Case.Satisfaction if s.value}:
+        raise InvalidInputError(
+            _("Choose how satisfied the reporter is."),
+            {"satisfaction": [_("One of satisfied, basically, unsatisfied.")]},
+        )
+    if satisfaction == Case.Satisfaction.UNSATISFIED:
+        # 不满意 reopens the case to the dispatcher with the complaint: it must reach the authority.
+        updates = {
+            **_enter_stage(case, Stage.DISPATCH, now),
+            "satisfaction": satisfaction,
+            "outcome": "",
+            "closed_at": None,
+            "owner_department": None,
+            "owner_user": None,
+        }
+        return Change(S.ACCEPTED, updates=updates, payload={"satisfaction": satisfaction, "reopened": True})
+    return Change(S.EVALUATED, updates={"satisfaction": satisfaction}, payload={"satisfaction": satisfaction})
+
+
+def _archive(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    return Change(S.ARCHIVED)
+
+
+def _suspend(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    review = data.get("review_date")
+    try:
+        review_date = datetime.fromisoformat(str(review)).date() if review else None
+    except ValueError:
+        raise InvalidInputError(_("Invalid review date."), {"review_date": [_("Use YYYY-MM-DD.")]}) from None
+    if review_date is None or review_date <= timezone.localdate(now):
+        raise InvalidInputError(
+            _("A suspended case needs a review date in the future."),
+            {"review_date": [_("A date after today is required.")]},
+        )
+    return Change(
+        case.state,
+        updates={"is_suspended": True, "suspended_until": review_date},
+        payload={"review_date": review_date.isoformat()},
+    )
+
+
+def _resume(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    updates: dict[str, Any] = {"is_suspended": False, "suspended_until": None}
+    if case.stage:
+        updates.update(_enter_stage(case, case.stage, now))
+    return Change(case.state, updates=updates)
+
+
+def _escalate(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    level = LEVEL_ABOVE[Case.Level(case.level)]
+    target = S.REPORTED if case.state == S.REPORTED else S.ACCEPTED
+    updates = {"level": level, "owner_department": None, "owner_user": None}
+    if target == S.ACCEPTED:
+        updates.update(_enter_stage(case, Stage.DISPATCH, now))
+    return Change(target, updates=updates, payload={"from_level": case.level, "to_level": level})
+
+
+def _supervise(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    notify = [case.owner_user] if case.owner_user_id else _members(case.owner_department)
+    return Change(case.state, updates={"is_supervised": True}, payload={}, notify=notify)
+
+
+def _merge(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    master_number = str(data.get("into", ""))
+    master = Case.objects.filter(number=master_number).exclude(pk=case.pk).first()
+    if master is None or master.state in {S.VOIDED, S.ARCHIVED} or master.merged_into_id:
+        raise InvalidInputError(
+            _("No open case to merge into."), {"into": [_("Give the number of the master case.")]}
+        )
+    if master.category_id != case.category_id:
+        raise InvalidInputError(
+            _("Only cases of the same category can be merged."), {"into": [_("Different category.")]}
+        )
+
+    def count_supporter(_case: Case, _now: datetime) -> None:
+        Case.objects.filter(pk=master.pk).update(supporters=F("supporters") + 1 + case.supporters)
+
+    return Change(
+        S.CLOSED,
+        updates={**_leave_stages(), "outcome": Case.Outcome.DUPLICATE, "merged_into": master, "closed_at": now},
+        payload={"into": master.number},
+        follow_ups=[count_supporter],
+    )
+
+
+def _members(department: Department | None) -> list[User]:
+    return list(department.members.filter(is_active=True)) if department else []
+
+
+def _amount_and_unit(data: dict[str, Any]) -> tuple[Decimal, str]:
+    try:
+        amount = Decimal(str(data.get("amount", "")))
+    except InvalidOperation:
+        amount = Decimal(0)
+    unit = str(data.get("unit", "working_day"))
+    if amount <= 0 or amount > 365:
+        raise InvalidInputError(_("Invalid extension."), {"amount": [_("A number from 0 to 365.")]})
+    if unit not in {"working_day", "working_hour", "hour", "minute"}:
+        raise InvalidInputError(_("Invalid extension."), {"unit": [_("Unknown unit.")]})
+    return amount, unit
+
+
+HANDLERS = {
+    Action.CONFIRM: _confirm,
+    Action.ACCEPT: _accept,
+    Action.VOID: _void,
+    Action.DISPATCH: _dispatch,
+    Action.ACKNOWLEDGE: _acknowledge,
+    Action.START: _start,
+    Action.HANDLE: _handle,
+    Action.RETURN: _return,
+    Action.REQUEST_EXTENSION: _request_extension,
+    Action.APPROVE_EXTENSION: _approve_extension,
+    Action.DENY_EXTENSION: _deny_extension,
+    Action.VERIFY: _verify,
+    Action.EVALUATE: _evaluate,
+    Action.ARCHIVE: _archive,
+    Action.SUSPEND: _suspend,
+    Action.RESUME: _resume,
+    Action.ESCALATE: _escalate,
+    Action.SUPERVISE: _supervise,
+    Action.MERGE: _merge,
+}
