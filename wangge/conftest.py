@@ -28,6 +28,7 @@ def territory(db) -> None:
 @dataclass
 class Cast:
     commander: User  # 区指挥中心, the whole district
+    operator: User  # 受理员/值班长, the whole district
     street_dispatcher: User  # 西长安街街道 (110102001)
     community_officer: User  # community 110102001001
     other_community_officer: User  # community 110102003002
@@ -42,6 +43,7 @@ class Cast:
 def cast(territory) -> Cast:
     return Cast(
         commander=make_user("commander", role="district_commander", scope="110102"),
+        operator=make_user("operator", role="supervisor_operator", scope="110102"),
         street_dispatcher=make_user("dispatcher", role="dispatcher", scope="110102001"),
         community_officer=make_user("officer_a", role="community_officer", scope="110102001001"),
         other_community_officer=make_user(

@@ -24,6 +24,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body: dict[str, Any] = {"detail": exc.message}
         if isinstance(exc, errors.InvalidInputError) and exc.errors:
             body["errors"] = exc.errors
+        if isinstance(exc, errors.ConflictError) and exc.current:
+            body["current"] = exc.current
         code = next((c for cls, c in _STATUS.items() if isinstance(exc, cls)), 400)
         return Response(body, status=code)
     if isinstance(exc, exceptions.ValidationError):

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import ObtainAuthToken
 
+from wangge.cases import api as cases
 from wangge.regions import api as regions
 
 app_name = "api"
@@ -17,5 +18,10 @@ urlpatterns = [
     path("grids/<slug:layer>/<str:code>/", regions.GridDetailApi.as_view(), name="grid"),
     path("locate/", regions.LocateApi.as_view(), name="locate"),
     path("search/", regions.SearchApi.as_view(), name="search"),
+    path("categories/", cases.CategoryListApi.as_view(), name="categories"),
+    path("cases/", cases.CaseListCreateApi.as_view(), name="cases"),
+    path("cases/<str:number>/", cases.CaseDetailApi.as_view(), name="case"),
+    path("cases/<str:number>/actions/", cases.CaseActionApi.as_view(), name="case-actions"),
+    path("cases/<str:number>/photos/", cases.CasePhotoApi.as_view(), name="case-photos"),
     path("territory/import/", regions.TerritoryImportApi.as_view(), name="territory-import"),
 ]

@@ -269,12 +269,11 @@ def _case_for_actor(number: str, actor: User) -> Case:
 
 def _conflict(case: Case) -> ConflictError:
     fresh = Case.objects.get(pk=case.pk)
-    error = ConflictError(
+    return ConflictError(
         _("Case %(number)s was changed by someone else; it is now %(state)s.")
-        % {"number": fresh.number, "state": fresh.get_state_display()}
+        % {"number": fresh.number, "state": fresh.get_state_display()},
+        current={"state": fresh.state, "version": fresh.version},
     )
-    error.current = {"state": fresh.state, "version": fresh.version}
-    return error
 
 
 def _refused(why: str, case: Case, action: Action, actor: User, roles: set[str]) -> Exception:

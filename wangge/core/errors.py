@@ -24,6 +24,10 @@ class PermissionDeniedError(DomainError):
 class ConflictError(DomainError):
     """The object changed under the user's feet (another user acted first)."""
 
+    def __init__(self, message: str, current: Mapping[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.current = dict(current or {})
+
 
 class InvalidInputError(DomainError):
     """Input that breaks a rule; ``errors`` maps each field to its messages."""

@@ -1,0 +1,174 @@
+"""REST endpoints of the closed loop: thin — validate, call one service or selector, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from wangge.api.permissions import model_permission
+from wangge.cases import selectors, serializers
+from wangge.cases.models import Case, CaseEvent, Category
+from wangge.cases.photos import case_photo_add
+from wangge.cases.services import Intake, case_act, case_create
+from wangge.cases.workflow import allowed_actions
+from wangge.core.roles import user_roles
+
+CanViewCases = model_permission("cases.view_case")
+CanReport = model_permission("cases.add_case")
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A retried create with the same key returns the first case and creates nothing.",
+)
+
+
+def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def case_detail(case: Case, user: Any) -> dict[str, Any]:
+    case = (
+        Case.objects.select_related("category__parent", "grid", "owner_department", "owner_user")
+        .prefetch_related(
+            Prefetch("events", queryset=CaseEvent.objects.select_related("actor")), "photos"
+        )
+        .get(pk=case.pk)
+    )
+    case.allowed_actions = [a.value for a in allowed_actions(user, case, user_roles(user))]
+    case.duplicate_numbers = (
+        [
+            c.number
+            for c in selectors.duplicate_candidates(
+                category_id=case.category_id, lng=case.lng, lat=case.lat, at=case.created_at,
+                exclude=case.pk,
+            )
+        ]
+        if case.lng is not None and case.state in {"checking", "reported", "accepted"}
+        else []
+    )
+    return serializers.CaseDetailOut(case).data
+
+
+class CategoryListApi(APIView):
+    permission_classes = [CanViewCases]
+
+    @extend_schema(
+        operation_id="categories_list",
+        parameters=[serializers.CategoryQuery],
+        responses=serializers.CategoryOut(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = _valid(serializers.CategoryQuery, request.query_params)
+        categories = Category.objects.filter(active=True).select_related("parent")
+        if query.get("domain"):
+            categories = categories.filter(domain=query["domain"])
+        if query.get("kind"):
+            categories = categories.filter(kind=query["kind"])
+        if query.get("q"):
+            categories = categories.filter(Q(name__icontains=query["q"]) | Q(code__startswith=query["q"]))
+        return Response(serializers.CategoryOut(categories[:500], many=True).data)
+
+
+class CaseListCreateApi(APIView):
+    def get_permissions(self) -> list[Any]:
+        return [CanReport()] if self.request.method == "POST" else [CanViewCases()]
+
+    @extend_schema(
+        operation_id="cases_list",
+        parameters=[serializers.CaseQuery],
+        responses=serializers.CasePageOut,
+        summary="Cases in the user's scope, overdue first",
+    )
+    def get(self, request: Request) -> Response:
+        query = _valid(serializers.CaseQuery, request.query_params)
+        limit, offset = query.pop("limit"), query.pop("offset")
+        if "state" in query:
+            query["state"] = sorted(query["state"])
+        cases = selectors.case_list(user=request.user, filters=query)
+        page = list(cases.select_related("owner_user")[offset : offset + limit])
+        return Response({"count": cases.count(), "results": serializers.CaseOut(page, many=True).data})
+
+    @extend_schema(
+        operation_id="cases_create",
+        parameters=[IDEMPOTENCY_KEY],
+        request=serializers.CaseIn,
+        responses={201: serializers.CaseDetailOut, 200: serializers.CaseDetailOut},
+        summary="Report a case (located to its grid at intake)",
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(serializers.CaseIn, request.data)
+        intake = Intake(
+            source=data["source"],
+            category=data["category"],
+            description=data["description"],
+            condition=data["condition"],
+            lng=data.get("lng"),
+            lat=data.get("lat"),
+            address=data["address"],
+            urgency=data["urgency"],
+            area_grade=data["area_grade"],
+            reporter_name=data["reporter_name"],
+            reporter_phone=data["reporter_phone"],
+            self_handle=data["self_handle"],
+            self_handle_result=data["result"],
+            idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+        )
+        case, created = case_create(intake=intake, actor=request.user)
+        return Response(case_detail(case, request.user), status=201 if created else 200)
+
+
+class CaseDetailApi(APIView):
+    permission_classes = [CanViewCases]
+
+    @extend_schema(operation_id="cases_retrieve", responses=serializers.CaseDetailOut)
+    def get(self, request: Request, number: str) -> Response:
+        case = selectors.access_case_for_user(user=request.user, number=number)
+        return Response(case_detail(case, request.user))
+
+
+class CaseActionApi(APIView):
+    permission_classes = [CanViewCases]
+
+    @extend_schema(
+        operation_id="cases_act",
+        request=serializers.ActionIn,
+        responses={200: serializers.CaseDetailOut, 409: OpenApiTypes.OBJECT},
+        summary="Take one workflow action: dispatch, acknowledge, handle, verify, …",
+    )
+    def post(self, request: Request, number: str) -> Response:
+        data = dict(_valid(serializers.ActionIn, request.data))
+        action = data.pop("action")
+        version = data.pop("version", None)
+        case = case_act(
+            number=number, action=action, actor=request.user, data=data, expected_version=version
+        )
+        return Response(case_detail(case, request.user))
+
+
+class CasePhotoApi(APIView):
+    permission_classes = [CanViewCases]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="cases_photo_upload",
+        request={"multipart/form-data": serializers.PhotoIn},
+        responses={201: serializers.PhotoOut},
+        summary="Add a photo (JPEG, PNG or WebP; EXIF GPS read, then all metadata stripped)",
+    )
+    def post(self, request: Request, number: str) -> Response:
+        data = _valid(serializers.PhotoIn, request.data)
+        case = selectors.access_case_for_user(user=request.user, number=number)
+        photo = case_photo_add(case=case, kind=data["kind"], stream=data["photo"], actor=request.user)
+        return Response(serializers.PhotoOut(photo, context={"request": request}).data, status=201)

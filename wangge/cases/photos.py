@@ -1,0 +1,114 @@
+"""Photos of a case: only JPEG, PNG or WebP, size-limited; EXIF GPS is read, then every piece of
+metadata is stripped by re-encoding before the file is stored (a phone photo carries the
+reporter's position, device and time)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from wangge.cases.models import Case, CasePhoto
+from wangge.core.errors import InvalidInputError
+from wangge.core.models import User
+
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+MAX_PIXELS = 40_000_000  # decompression-bomb guard: a 40-megapixel photo is already huge
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    content: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    gps: tuple[float, float] | None  # (lng, lat) from EXIF, WGS-84 as phones record it
+
+
+def clean_image(stream: IO[bytes], *, max_bytes: int | None = None) -> CleanImage:
+    """Check and re-encode an uploaded image without metadata; raise InvalidInputError on bad input."""
+    max_bytes = max_bytes or settings.WANGGE_PHOTO_MAX_BYTES
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InvalidInputError(
+            _("The photo is too large."),
+            {"photo": [_("At most %(mb)s MB.") % {"mb": round(max_bytes / 2**20, 1)}]},
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        image_format = image.format or ""
+        if image_format not in FORMATS:
+            raise InvalidInputError(
+                _("Only JPEG, PNG or WebP photos are accepted."),
+                {"photo": [_("This file is %(format)s.") % {"format": image_format or "?"}]},
+            )
+        if image.width * image.height > MAX_PIXELS:
+            raise InvalidInputError(_("The photo has too many pixels."), {"photo": [_("Too large.")]})
+        gps = _exif_gps(image.getexif())
+        image = ImageOps.exif_transpose(image)  # keep the visible orientation, lose the tag
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        raise InvalidInputError(
+            _("The file is not a readable image."), {"photo": [_("Not a JPEG, PNG or WebP image.")]}
+        ) from None
+    content_type, extension = FORMATS[image_format]
+    out = io.BytesIO()
+    if image_format == "JPEG":
+        image.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
+    elif image_format == "PNG":
+        image.save(out, "PNG", optimize=True)
+    else:
+        image.save(out, "WEBP", quality=88)
+    return CleanImage(out.getvalue(), content_type, extension, image.width, image.height, gps)
+
+
+def _exif_gps(exif: Image.Exif) -> tuple[float, float] | None:
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    try:
+        lat = _degrees(gps[ExifTags.GPS.GPSLatitude], gps.get(ExifTags.GPS.GPSLatitudeRef, "N"))
+        lng = _degrees(gps[ExifTags.GPS.GPSLongitude], gps.get(ExifTags.GPS.GPSLongitudeRef, "E"))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    return lng, lat
+
+
+def _degrees(value: Any, ref: str) -> float:
+    degrees, minutes, seconds = (float(Fraction(str(part))) for part in value)
+    number = degrees + minutes / 60 + seconds / 3600
+    return -number if ref in ("S", "W") else number
+
+
+def case_photo_add(*, case: Case, kind: str, stream: IO[bytes], actor: User | None) -> CasePhoto:
+    """Store one photo of a case (before = as reported, after = as handled)."""
+    if kind not in CasePhoto.Kind.values:
+        raise InvalidInputError(_("Unknown photo kind."), {"kind": [_("before or after")]})
+    clean = clean_image(stream)
+    digest = hashlib.sha256(clean.content).hexdigest()
+    with transaction.atomic():
+        photo = CasePhoto(
+            case=case,
+            kind=kind,
+            content_type=clean.content_type,
+            width=clean.width,
+            height=clean.height,
+            sha256=digest,
+            exif_lng=clean.gps[0] if clean.gps else None,
+            exif_lat=clean.gps[1] if clean.gps else None,
+            uploaded_by=actor if actor is not None and actor.pk else None,
+        )
+        photo.image.save(f"{case.number}-{digest[:12]}.{clean.extension}", ContentFile(clean.content), save=False)
+        photo.save()
+    return photo

@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from wangge.cases import sla
+from wangge.cases.models import Case, CaseEvent, CasePhoto, Category
+from wangge.cases.workflow import Action
+from wangge.lib.coords import Crs, to_wgs84
+from wangge.regions.serializers import FiniteFloatField
+
+
+class CategoryOut(serializers.ModelSerializer):
+    parent_code = serializers.CharField(source="parent.code", default=None, allow_null=True)
+
+    class Meta:
+        model = Category
+        fields = [
+            "id",
+            "kind",
+            "code",
+            "name",
+            "domain",
+            "parent_code",
+            "is_local",
+            "accept_conditions",
+            "close_conditions",
+            "procedure",
+            "materials",
+            "allows_self_handling",
+        ]
+
+
+class CategoryQuery(serializers.Serializer):
+    domain = serializers.CharField(required=False)
+    kind = serializers.ChoiceField(choices=Category.Kind.choices, required=False)
+    q = serializers.CharField(required=False, max_length=50)
+
+
+class CaseIn(serializers.Serializer):
+    source = serializers.ChoiceField(choices=Case.Source.choices)
+    category = serializers.SlugRelatedField(
+        slug_field="id", queryset=Category.objects.filter(active=True, parent__isnull=False)
+    )
+    description = serializers.CharField(max_length=4000)
+    condition = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    lng = FiniteFloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+    lat = FiniteFloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    crs = serializers.ChoiceField(choices=[c.value for c in Crs], default=Crs.WGS84.value)
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    urgency = serializers.ChoiceField(choices=Case.Urgency.choices, default=Case.Urgency.NORMAL)
+    area_grade = serializers.ChoiceField(choices=["A", "B", "C"], default="B")
+    reporter_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    reporter_phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    self_handle = serializers.BooleanField(default=False)
+    result = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        has_lng, has_lat = attrs.get("lng") is not None, attrs.get("lat") is not None
+        if has_lng != has_lat:
+            missing = "lat" if has_lng else "lng"
+            raise serializers.ValidationError({missing: [_("Give both lng and lat, or neither.")]})
+        if has_lng:
+            attrs["lng"], attrs["lat"] = to_wgs84(attrs["lng"], attrs["lat"], attrs["crs"])
+        if attrs.get("reporter_phone"):
+            from wangge.lib.idnumbers import parse_mobile
+
+            try:
+                attrs["reporter_phone"] = parse_mobile(attrs["reporter_phone"])
+            except ValueError as exc:
+                raise serializers.ValidationError({"reporter_phone": [str(exc)]}) from None
+        return attrs
+
+
+class CaseQuery(serializers.Serializer):
+    state = serializers.MultipleChoiceField(choices=Case.State.choices, required=False)
+    category = serializers.CharField(required=False, max_length=16)
+    region = serializers.RegexField(r"^[0-9]{6,15}$", required=False)
+    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+    source = serializers.ChoiceField(choices=Case.Source.choices, required=False)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+    offset = serializers.IntegerField(min_value=0, default=0)
+
+
+class ActionIn(serializers.Serializer):
+    action = serializers.ChoiceField(choices=[a.value for a in Action])
+    version = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text=_("The case version you saw; a stale one gets 409 instead of acting blindly."),
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    department = serializers.CharField(required=False, max_length=32)
+    user = serializers.CharField(required=False, max_length=150)
+    result = serializers.CharField(required=False, max_length=2000)
+    outcome = serializers.ChoiceField(choices=[o for o in Case.Outcome.values if o], required=False)
+    satisfaction = serializers.ChoiceField(
+        choices=[s for s in Case.Satisfaction.values if s], required=False
+    )
+    amount = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
+    unit = serializers.ChoiceField(
+        choices=["working_day", "working_hour", "hour", "minute"], required=False
+    )
+    review_date = serializers.DateField(required=False)
+    into = serializers.CharField(required=False, max_length=32)
+    note = serializers.CharField(required=False, max_length=500)
+
+
+class EventOut(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
+    actor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CaseEvent
+        fields = ["action", "from_state", "to_state", "actor", "actor_name", "reason", "payload", "created_at"]
+
+    def get_actor_name(self, event: CaseEvent) -> str | None:
+        if event.actor is None:
+            return None
+        return event.actor.get_full_name() or event.actor.username
+
+
+class PhotoOut(serializers.ModelSerializer):
+    url = serializers.FileField(source="image", use_url=True)
+
+    class Meta:
+        model = CasePhoto
+        fields = ["id", "kind", "url", "content_type", "width", "height", "sha256", "created_at"]
+
+
+class PhotoIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=CasePhoto.Kind.choices)
+    photo = serializers.FileField()
+
+
+class CaseOut(serializers.ModelSerializer):
+    category = CategoryOut()
+    grid_code = serializers.CharField(source="grid.code", default=None, allow_null=True)
+    owner_department = serializers.CharField(
+        source="owner_department.code", default=None, allow_null=True
+    )
+    owner_user = serializers.CharField(source="owner_user.username", default=None, allow_null=True)
+    light = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "number",
+            "version",
+            "source",
+            "category",
+            "condition",
+            "description",
+            "address",
+            "lng",
+            "lat",
+            "grid_code",
+            "region_code",
+            "area_grade",
+            "urgency",
+            "state",
+            "level",
+            "owner_department",
+            "owner_user",
+            "stage",
+            "stage_started_at",
+            "stage_deadline",
+            "light",
+            "is_overdue",
+            "is_supervised",
+            "is_suspended",
+            "suspended_until",
+            "extension_requested",
+            "outcome",
+            "satisfaction",
+            "supporters",
+            "return_count",
+            "rework_count",
+            "self_handled",
+            "reporter_name",
+            "reporter_phone_masked",
+            "created_at",
+            "accepted_at",
+            "closed_at",
+        ]
+
+    def get_light(self, case: Case) -> str | None:
+        light = sla.traffic_light(case, timezone.now())
+        return light.value if light else None
+
+
+class CaseDetailOut(CaseOut):
+    timeline = EventOut(source="events", many=True)
+    photos = PhotoOut(many=True)
+    allowed_actions = serializers.ListField(child=serializers.CharField())
+    duplicates = serializers.ListField(child=serializers.CharField(), source="duplicate_numbers")
+
+    class Meta(CaseOut.Meta):
+        fields = [*CaseOut.Meta.fields, "timeline", "photos", "allowed_actions", "duplicates"]
+
+
+class CasePageOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = CaseOut(many=True)
