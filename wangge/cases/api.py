@@ -51,7 +51,10 @@ def case_detail(case: Case, user: Any) -> dict[str, Any]:
         [
             c.number
             for c in selectors.duplicate_candidates(
-                category_id=case.category_id, lng=case.lng, lat=case.lat, at=case.created_at,
+                category_id=case.category_id,
+                lng=case.lng,
+                lat=case.lat,
+                at=case.created_at,
                 exclude=case.pk,
             )
         ]
@@ -77,7 +80,9 @@ class CategoryListApi(APIView):
         if query.get("kind"):
             categories = categories.filter(kind=query["kind"])
         if query.get("q"):
-            categories = categories.filter(Q(name__icontains=query["q"]) | Q(code__startswith=query["q"]))
+            categories = categories.filter(
+                Q(name__icontains=query["q"]) | Q(code__startswith=query["q"])
+            )
         return Response(serializers.CategoryOut(categories[:500], many=True).data)
 
 
@@ -98,7 +103,9 @@ class CaseListCreateApi(APIView):
             query["state"] = sorted(query["state"])
         cases = selectors.case_list(user=request.user, filters=query)
         page = list(cases.select_related("owner_user")[offset : offset + limit])
-        return Response({"count": cases.count(), "results": serializers.CaseOut(page, many=True).data})
+        return Response(
+            {"count": cases.count(), "results": serializers.CaseOut(page, many=True).data}
+        )
 
     @extend_schema(
         operation_id="cases_create",
@@ -170,5 +177,7 @@ class CasePhotoApi(APIView):
     def post(self, request: Request, number: str) -> Response:
         data = _valid(serializers.PhotoIn, request.data)
         case = selectors.access_case_for_user(user=request.user, number=number)
-        photo = case_photo_add(case=case, kind=data["kind"], stream=data["photo"], actor=request.user)
+        photo = case_photo_add(
+            case=case, kind=data["kind"], stream=data["photo"], actor=request.user
+        )
         return Response(serializers.PhotoOut(photo, context={"request": request}).data, status=201)

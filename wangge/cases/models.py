@@ -13,7 +13,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-
 class Domain(models.TextChoices):
     """The five full-response domains (全响应, 篇11)."""
 
@@ -93,9 +92,7 @@ class CategoryAlias(models.Model):
         verbose_name = _("category alias")
         verbose_name_plural = _("category aliases")
         constraints = [
-            models.UniqueConstraint(
-                fields=["category", "code"], name="cases_categoryalias_unique"
-            )
+            models.UniqueConstraint(fields=["category", "code"], name="cases_categoryalias_unique")
         ]
 
     def __str__(self) -> str:
@@ -156,7 +153,9 @@ class TimeLimit(models.Model):
                 condition=models.Q(category__isnull=True),
                 name="cases_timelimit_default_unique",
             ),
-            models.CheckConstraint(name="cases_timelimit_positive", condition=models.Q(amount__gt=0)),
+            models.CheckConstraint(
+                name="cases_timelimit_positive", condition=models.Q(amount__gt=0)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -467,7 +466,9 @@ class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     event = models.ForeignKey(
         CaseEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )

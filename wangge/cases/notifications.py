@@ -35,13 +35,27 @@ def queue_for_event(case: Case, event: CaseEvent, recipients: Iterable[User | No
     rows = []
     for person in people.values():
         rows.append(
-            Notification(recipient=person, case=case, event=event, channel="inbox", subject=subject,
-                         body=body, next_attempt_at=event.created_at)
+            Notification(
+                recipient=person,
+                case=case,
+                event=event,
+                channel="inbox",
+                subject=subject,
+                body=body,
+                next_attempt_at=event.created_at,
+            )
         )
         if person.email:
             rows.append(
-                Notification(recipient=person, case=case, event=event, channel="email",
-                              subject=subject, body=body, next_attempt_at=event.created_at)
+                Notification(
+                    recipient=person,
+                    case=case,
+                    event=event,
+                    channel="email",
+                    subject=subject,
+                    body=body,
+                    next_attempt_at=event.created_at,
+                )
             )
     Notification.objects.bulk_create(rows)
     transaction.on_commit(_wake_sender)
@@ -103,7 +117,10 @@ def _record_failure(notification: Notification, exc: Exception, now) -> None:  #
     gave_up = attempts >= MAX_ATTEMPTS
     logger.warning(
         "notification %s (%s) failed, attempt %s: %s",
-        notification.pk, notification.channel, attempts, exc,
+        notification.pk,
+        notification.channel,
+        attempts,
+        exc,
     )
     Notification.objects.filter(pk=notification.pk).update(
         status=Notification.Status.GAVE_UP if gave_up else Notification.Status.FAILED,

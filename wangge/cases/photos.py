@@ -20,7 +20,11 @@ from wangge.cases.models import Case, CasePhoto
 from wangge.core.errors import InvalidInputError
 from wangge.core.models import User
 
-FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
 MAX_PIXELS = 40_000_000  # decompression-bomb guard: a 40-megapixel photo is already huge
 
 
@@ -54,7 +58,9 @@ def clean_image(stream: IO[bytes], *, max_bytes: int | None = None) -> CleanImag
                 {"photo": [_("This file is %(format)s.") % {"format": image_format or "?"}]},
             )
         if image.width * image.height > MAX_PIXELS:
-            raise InvalidInputError(_("The photo has too many pixels."), {"photo": [_("Too large.")]})
+            raise InvalidInputError(
+                _("The photo has too many pixels."), {"photo": [_("Too large.")]}
+            )
         gps = _exif_gps(image.getexif())
         image = ImageOps.exif_transpose(image)  # keep the visible orientation, lose the tag
         image.load()
@@ -109,6 +115,8 @@ def case_photo_add(*, case: Case, kind: str, stream: IO[bytes], actor: User | No
             exif_lat=clean.gps[1] if clean.gps else None,
             uploaded_by=actor if actor is not None and actor.pk else None,
         )
-        photo.image.save(f"{case.number}-{digest[:12]}.{clean.extension}", ContentFile(clean.content), save=False)
+        photo.image.save(
+            f"{case.number}-{digest[:12]}.{clean.extension}", ContentFile(clean.content), save=False
+        )
         photo.save()
     return photo

@@ -52,7 +52,12 @@ def access_case_for_user(*, user: User, number: str) -> Case:
 
 
 def duplicate_candidates(
-    *, category_id: int, lng: float, lat: float, at: datetime | None = None, exclude: int | None = None
+    *,
+    category_id: int,
+    lng: float,
+    lat: float,
+    at: datetime | None = None,
+    exclude: int | None = None,
 ) -> list[Case]:
     """Open cases of the same category within 50 m and 72 hours: probably the same problem."""
     at = at or timezone.now()
@@ -71,5 +76,6 @@ def duplicate_candidates(
         case
         for case in nearby.order_by("created_at")
         if case.lat is not None
-        and h3.great_circle_distance((lat, lng), (case.lat, case.lng), unit="m") <= DUPLICATE_RADIUS_M
+        and h3.great_circle_distance((lat, lng), (case.lat, case.lng), unit="m")
+        <= DUPLICATE_RADIUS_M
     ]

@@ -53,8 +53,12 @@ class CaseIn(serializers.Serializer):
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     urgency = serializers.ChoiceField(choices=Case.Urgency.choices, default=Case.Urgency.NORMAL)
     area_grade = serializers.ChoiceField(choices=["A", "B", "C"], default="B")
-    reporter_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
-    reporter_phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    reporter_name = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, default=""
+    )
+    reporter_phone = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, default=""
+    )
     self_handle = serializers.BooleanField(default=False)
     result = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
@@ -117,7 +121,16 @@ class EventOut(serializers.ModelSerializer):
 
     class Meta:
         model = CaseEvent
-        fields = ["action", "from_state", "to_state", "actor", "actor_name", "reason", "payload", "created_at"]
+        fields = [
+            "action",
+            "from_state",
+            "to_state",
+            "actor",
+            "actor_name",
+            "reason",
+            "payload",
+            "created_at",
+        ]
 
     def get_actor_name(self, event: CaseEvent) -> str | None:
         if event.actor is None:

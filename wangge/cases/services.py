@@ -106,7 +106,11 @@ def _create(intake: Intake, actor: User | None) -> Case:
     if intake.self_handle and not intake.category.allows_self_handling:
         raise InvalidInputError(
             _("This category cannot be handled on the spot."),
-            {"self_handle": [_("Category %(code)s needs dispatch.") % {"code": intake.category.code}]},
+            {
+                "self_handle": [
+                    _("Category %(code)s needs dispatch.") % {"code": intake.category.code}
+                ]
+            },
         )
     if intake.self_handle and not intake.self_handle_result.strip():
         raise InvalidInputError(
@@ -169,7 +173,12 @@ def _locate(intake: Intake) -> tuple[Grid | None, str]:
         if ref is None:
             raise InvalidInputError(
                 _("The location lies outside every grid of the district."),
-                {"location": [_("(%(lng)s, %(lat)s) is in no grid.") % {"lng": intake.lng, "lat": intake.lat}]},
+                {
+                    "location": [
+                        _("(%(lng)s, %(lat)s) is in no grid.")
+                        % {"lng": intake.lng, "lat": intake.lat}
+                    ]
+                },
             )
         return Grid.objects.get(pk=ref.id), ref.code
     if not intake.address.strip():
@@ -177,7 +186,9 @@ def _locate(intake: Intake) -> tuple[Grid | None, str]:
             _("Give a location or an address."),
             {"location": [_("A point (lng, lat) or an address is required.")]},
         )
-    districts = list(Region.objects.filter(level=Region.Level.DISTRICT).values_list("code", flat=True))
+    districts = list(
+        Region.objects.filter(level=Region.Level.DISTRICT).values_list("code", flat=True)
+    )
     if len(districts) != 1:
         raise InvalidInputError(
             _("An address alone cannot be routed here; give a location."),
@@ -218,7 +229,11 @@ def case_act(
     except ValueError:
         raise InvalidInputError(
             _("Unknown action %(action)s.") % {"action": action},
-            {"action": [_("Choose one of: %(all)s.") % {"all": ", ".join(a.value for a in Action)}]},
+            {
+                "action": [
+                    _("Choose one of: %(all)s.") % {"all": ", ".join(a.value for a in Action)}
+                ]
+            },
         ) from None
     with transaction.atomic():
         case = _case_for_actor(number, actor)
@@ -231,7 +246,8 @@ def case_act(
         reason = str(data.get("reason", "")).strip()
         if _needs_reason(verb, data) and len(reason) < 2:
             raise InvalidInputError(
-                _("Give a reason."), {"reason": [_("A reason is required for %(action)s.") % {"action": verb}]}
+                _("Give a reason."),
+                {"reason": [_("A reason is required for %(action)s.") % {"action": verb}]},
             )
         now = timezone.now()
         change = HANDLERS[verb](case, actor, data, now)
@@ -385,8 +401,14 @@ def _auto_dispatch(case: Case, now: datetime) -> None:
     }
     _compare_and_set(fresh, Change(S.DISPATCHED, updates=updates), now)
     event = _append_event(
-        fresh, Action.DISPATCH.value, fresh.state, S.DISPATCHED, None, "",
-        {"department": department.code, "automatic": True}, now,
+        fresh,
+        Action.DISPATCH.value,
+        fresh.state,
+        S.DISPATCHED,
+        None,
+        "",
+        {"department": department.code, "automatic": True},
+        now,
     )
     notifications.queue_for_event(fresh, event, list(department.members.filter(is_active=True)))
 
@@ -424,11 +446,16 @@ def _dispatch_target(case: Case, data: dict[str, Any]) -> tuple[Department | Non
         department = Department.objects.filter(code=department_code, active=True).first()
         if department is None:
             raise InvalidInputError(
-                _("No such department."), {"department": [_("Unknown code %(code)s.") % {"code": department_code}]}
+                _("No such department."),
+                {"department": [_("Unknown code %(code)s.") % {"code": department_code}]},
             )
         return department, None
     person = User.objects.filter(username=username, is_active=True).first()
-    if person is None or not person.scope_code or not case.region_code.startswith(person.scope_code):
+    if (
+        person is None
+        or not person.scope_code
+        or not case.region_code.startswith(person.scope_code)
+    ):
         raise InvalidInputError(
             _("No such person for this case."),
             {"user": [_("%(user)s does not work where the case is.") % {"user": username}]},
@@ -448,7 +475,11 @@ def _handle(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Cha
     result = str(data.get("result", "")).strip()
     if not result:
         raise InvalidInputError(_("Say what was done."), {"result": [_("This field is required.")]})
-    updates = {**_enter_stage(case, Stage.VERIFY, now), "handled_by": actor, "extension_requested": False}
+    updates = {
+        **_enter_stage(case, Stage.VERIFY, now),
+        "handled_by": actor,
+        "extension_requested": False,
+    }
     return Change(S.HANDLED, updates=updates, payload={"result": result[:2000]})
 
 
@@ -484,7 +515,11 @@ def _approve_extension(case: Case, actor: User, data: dict[str, Any], now: datet
     unit = request.payload["unit"] if request else "working_day"
     base = case.stage_deadline or now
     deadline = sla.extend(base, amount, unit)
-    updates = {"stage_deadline": deadline, "is_overdue": deadline <= now, "extension_requested": False}
+    updates = {
+        "stage_deadline": deadline,
+        "is_overdue": deadline <= now,
+        "extension_requested": False,
+    }
     return Change(case.state, updates=updates, payload={"new_deadline": deadline.isoformat()})
 
 
@@ -503,7 +538,8 @@ def _verify(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Cha
             )
         if outcome != Case.Outcome.FIXED and len(str(data.get("reason", "")).strip()) < 2:
             raise InvalidInputError(
-                _("Closing without a fix needs a reason."), {"reason": [_("This field is required.")]}
+                _("Closing without a fix needs a reason."),
+                {"reason": [_("This field is required.")]},
             )
         return Change(
             S.CLOSED,
@@ -515,7 +551,10 @@ def _verify(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Cha
         notify = [case.owner_user] if case.owner_user_id else _members(case.owner_department)
         if case.self_handled and case.owner_department_id is None and case.owner_user_id is None:
             # A failed on-the-spot fix goes to the dispatcher like a new case.
-            updates = {**_enter_stage(case, Stage.DISPATCH, now), "rework_count": case.rework_count + 1}
+            updates = {
+                **_enter_stage(case, Stage.DISPATCH, now),
+                "rework_count": case.rework_count + 1,
+            }
             return Change(S.ACCEPTED, updates=updates, payload={"result": "fail"})
         return Change(S.DISPATCHED, updates=updates, payload={"result": "fail"}, notify=notify)
     raise InvalidInputError(_("Give the result of the check."), {"result": [_("pass or fail")]})
@@ -538,8 +577,12 @@ def _evaluate(case: Case, actor: User, data: dict[str, Any], now: datetime) -> C
             "owner_department": None,
             "owner_user": None,
         }
-        return Change(S.ACCEPTED, updates=updates, payload={"satisfaction": satisfaction, "reopened": True})
-    return Change(S.EVALUATED, updates={"satisfaction": satisfaction}, payload={"satisfaction": satisfaction})
+        return Change(
+            S.ACCEPTED, updates=updates, payload={"satisfaction": satisfaction, "reopened": True}
+        )
+    return Change(
+        S.EVALUATED, updates={"satisfaction": satisfaction}, payload={"satisfaction": satisfaction}
+    )
 
 
 def _archive(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
@@ -551,7 +594,9 @@ def _suspend(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Ch
     try:
         review_date = datetime.fromisoformat(str(review)).date() if review else None
     except ValueError:
-        raise InvalidInputError(_("Invalid review date."), {"review_date": [_("Use YYYY-MM-DD.")]}) from None
+        raise InvalidInputError(
+            _("Invalid review date."), {"review_date": [_("Use YYYY-MM-DD.")]}
+        ) from None
     if review_date is None or review_date <= timezone.localdate(now):
         raise InvalidInputError(
             _("A suspended case needs a review date in the future."),
@@ -594,7 +639,8 @@ def _merge(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Chan
         )
     if master.category_id != case.category_id:
         raise InvalidInputError(
-            _("Only cases of the same category can be merged."), {"into": [_("Different category.")]}
+            _("Only cases of the same category can be merged."),
+            {"into": [_("Different category.")]},
         )
 
     def count_supporter(_case: Case, _now: datetime) -> None:
@@ -602,7 +648,12 @@ def _merge(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Chan
 
     return Change(
         S.CLOSED,
-        updates={**_leave_stages(), "outcome": Case.Outcome.DUPLICATE, "merged_into": master, "closed_at": now},
+        updates={
+            **_leave_stages(),
+            "outcome": Case.Outcome.DUPLICATE,
+            "merged_into": master,
+            "closed_at": now,
+        },
         payload={"into": master.number},
         follow_ups=[count_supporter],
     )

@@ -127,10 +127,15 @@ def refusal(user: User, case: Case, action: Action, roles: Iterable[str]) -> str
     if not (roles & rule.roles) and not user.is_superuser:
         return "role"
     local = roles & LOCAL_OFFICERS
-    if local and not roles & (rule.roles - LOCAL_OFFICERS) and action in {
-        Action.ACCEPT,
-        Action.DISPATCH,
-    }:
+    if (
+        local
+        and not roles & (rule.roles - LOCAL_OFFICERS)
+        and action
+        in {
+            Action.ACCEPT,
+            Action.DISPATCH,
+        }
+    ):
         # 小事不出社区: a community or street officer handles cases at their own level only.
         if not any(OFFICER_LEVEL[role] == case.level for role in local):
             return "level"

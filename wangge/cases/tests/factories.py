@@ -15,9 +15,13 @@ IN_GRID_A = (116.31, 39.93)
 IN_GRID_B = (116.39, 39.87)
 
 
-def category(code: str = "T0001", *, self_handling: bool = False, auto_dispatch: bool = False) -> Category:
+def category(
+    code: str = "T0001", *, self_handling: bool = False, auto_dispatch: bool = False
+) -> Category:
     big, _ = Category.objects.get_or_create(
-        kind=Category.Kind.MATTER, code="T0", defaults={"name": "测试大类", "domain": "city_management"}
+        kind=Category.Kind.MATTER,
+        code="T0",
+        defaults={"name": "测试大类", "domain": "city_management"},
     )
     item, _ = Category.objects.update_or_create(
         kind=Category.Kind.MATTER,
@@ -36,7 +40,9 @@ def category(code: str = "T0001", *, self_handling: bool = False, auto_dispatch:
 def department(code: str = "shizheng", *, rule_for: Category | None = None) -> Department:
     dept, _ = Department.objects.get_or_create(code=code, defaults={"name": f"部门{code}"})
     if rule_for is not None:
-        ResponsibilityRule.objects.get_or_create(category=rule_for, region_code="110102", department=dept)
+        ResponsibilityRule.objects.get_or_create(
+            category=rule_for, region_code="110102", department=dept
+        )
     return dept
 
 

@@ -33,7 +33,9 @@ def post_action(client, number, **body):
 def test_the_loop_through_the_api_with_its_timeline(cast):
     department("shizheng", rule_for=category())
     clerk = handler("clerk", department("shizheng"))
-    worker, operator, commander = (client_for(u) for u in (cast.grid_worker_a, cast.operator, cast.commander))
+    worker, operator, commander = (
+        client_for(u) for u in (cast.grid_worker_a, cast.operator, cast.commander)
+    )
     created = worker.post(reverse("api:cases"), create_body(), format="json")
     assert created.status_code == 201, created.json()
     number = created.json()["number"]
@@ -55,7 +57,15 @@ def test_the_loop_through_the_api_with_its_timeline(cast):
     detail = operator.get(reverse("api:case", args=[number])).json()
     assert detail["state"] == "archived"
     assert [e["action"] for e in detail["timeline"]] == [
-        "report", "accept", "dispatch", "acknowledge", "start", "handle", "verify", "evaluate", "archive",
+        "report",
+        "accept",
+        "dispatch",
+        "acknowledge",
+        "start",
+        "handle",
+        "verify",
+        "evaluate",
+        "archive",
     ]
     assert all(e["actor"] and e["created_at"] for e in detail["timeline"])
 
@@ -73,7 +83,9 @@ def test_the_same_create_posted_five_times_with_one_key_makes_one_case(cast):
         numbers.add(response.json()["number"])
     assert statuses == [201, 200, 200, 200, 200]
     assert len(numbers) == 1 and Case.objects.count() == 1
-    other = client.post(reverse("api:cases"), create_body(), format="json", HTTP_IDEMPOTENCY_KEY="xyz")
+    other = client.post(
+        reverse("api:cases"), create_body(), format="json", HTTP_IDEMPOTENCY_KEY="xyz"
+    )
     assert other.status_code == 201 and Case.objects.count() == 2
 
 
@@ -92,7 +104,9 @@ def test_the_same_create_posted_five_times_with_one_key_makes_one_case(cast):
     ],
 )
 def test_bad_reports_are_400_naming_the_field_and_store_nothing(cast, body, field):
-    response = client_for(cast.grid_worker_a).post(reverse("api:cases"), create_body(**body), format="json")
+    response = client_for(cast.grid_worker_a).post(
+        reverse("api:cases"), create_body(**body), format="json"
+    )
     assert response.status_code == 400, response.json()
     assert field in response.json()["errors"]
     assert Case.objects.count() == 0
@@ -102,16 +116,26 @@ def test_bad_reports_are_400_naming_the_field_and_store_nothing(cast, body, fiel
 def test_a_stale_version_is_a_409_with_the_current_state(cast):
     department("shizheng")
     client = client_for(cast.operator)
-    number = client_for(cast.grid_worker_a).post(reverse("api:cases"), create_body(), format="json").json()["number"]
+    number = (
+        client_for(cast.grid_worker_a)
+        .post(reverse("api:cases"), create_body(), format="json")
+        .json()["number"]
+    )
     assert post_action(client, number, action="accept", version=0).status_code == 200
-    stale = post_action(client_for(cast.commander), number, action="dispatch", department="shizheng", version=0)
+    stale = post_action(
+        client_for(cast.commander), number, action="dispatch", department="shizheng", version=0
+    )
     assert stale.status_code == 409
     assert stale.json()["current"] == {"state": "accepted", "version": 1}
 
 
 @pytest.mark.django_db
 def test_wrong_role_is_403_and_wrong_region_is_404(cast):
-    number = client_for(cast.grid_worker_a).post(reverse("api:cases"), create_body(), format="json").json()["number"]
+    number = (
+        client_for(cast.grid_worker_a)
+        .post(reverse("api:cases"), create_body(), format="json")
+        .json()["number"]
+    )
     assert post_action(client_for(cast.grid_worker_a), number, action="accept").status_code == 403
     assert post_action(client_for(cast.grid_worker_b), number, action="accept").status_code == 404
     assert client_for(cast.grid_worker_b).get(reverse("api:case", args=[number])).status_code == 404
@@ -122,7 +146,11 @@ def test_wrong_role_is_403_and_wrong_region_is_404(cast):
 
 @pytest.mark.django_db
 def test_an_unknown_action_is_400(cast):
-    number = client_for(cast.grid_worker_a).post(reverse("api:cases"), create_body(), format="json").json()["number"]
+    number = (
+        client_for(cast.grid_worker_a)
+        .post(reverse("api:cases"), create_body(), format="json")
+        .json()["number"]
+    )
     response = post_action(client_for(cast.operator), number, action="teleport")
     assert response.status_code == 400 and "action" in response.json()["errors"]
 
@@ -135,7 +163,11 @@ def test_an_unknown_action_is_400(cast):
 )
 def test_twenty_dispatchers_at_once_one_wins_nineteen_get_409(cast):
     department("shizheng")
-    number = client_for(cast.grid_worker_a).post(reverse("api:cases"), create_body(), format="json").json()["number"]
+    number = (
+        client_for(cast.grid_worker_a)
+        .post(reverse("api:cases"), create_body(), format="json")
+        .json()["number"]
+    )
     assert post_action(client_for(cast.operator), number, action="accept").status_code == 200
     version = Case.objects.get(number=number).version
     barrier = threading.Barrier(20)

@@ -49,7 +49,9 @@ def test_deadlines_run_into_2027_without_official_data(cast):
 
 def test_a_category_limit_overrides_the_default(cast):
     urgent = category("T0003")
-    TimeLimit.objects.create(category=urgent, area_grade="B", stage="accept", amount=30, unit="minute")
+    TimeLimit.objects.create(
+        category=urgent, area_grade="B", stage="accept", amount=30, unit="minute"
+    )
     with time_machine.travel(at(2026, 11, 25, 10, 0), tick=False):
         case = report(cast.grid_worker_a, cat=urgent)
     assert case.stage_deadline.astimezone(SHANGHAI) == at(2026, 11, 25, 10, 30)

@@ -73,7 +73,9 @@ def test_closing_never_defaults_to_fixed(cast, clerk):
         act(case, "verify", cast.operator, result="pass")
     with pytest.raises(InvalidInputError):
         act(case, "verify", cast.operator, result="pass", outcome="not_fixed")
-    closed = act(case, "verify", cast.operator, result="pass", outcome="not_fixed", reason="产权单位拒绝")
+    closed = act(
+        case, "verify", cast.operator, result="pass", outcome="not_fixed", reason="产权单位拒绝"
+    )
     assert closed.outcome == "not_fixed"
 
 
@@ -95,7 +97,9 @@ def test_a_failed_check_sends_it_back_for_rework(cast, clerk):
 def test_unsatisfied_reopens_to_the_dispatcher_with_the_comment(cast, clerk):
     case = run_to_handled(cast, clerk)
     act(case, "verify", cast.operator, result="pass", outcome="fixed")
-    case = act(case, "evaluate", cast.grid_worker_a, satisfaction="unsatisfied", reason="井盖又坏了")
+    case = act(
+        case, "evaluate", cast.grid_worker_a, satisfaction="unsatisfied", reason="井盖又坏了"
+    )
     assert case.state == S.ACCEPTED and case.outcome == "" and case.owner_department is None
     event = case.events.last()
     assert event.reason == "井盖又坏了" and event.payload["reopened"] is True
@@ -159,7 +163,9 @@ def test_community_officers_accept_and_dispatch_only_community_level_cases(cast,
     case = act(case, "escalate", cast.grid_worker_a, reason="需要社区协调")
     assert case.level == "community"
     case = act(case, "accept", cast.community_officer)
-    assert act(case, "dispatch", cast.community_officer, department="shizheng").state == S.DISPATCHED
+    assert (
+        act(case, "dispatch", cast.community_officer, department="shizheng").state == S.DISPATCHED
+    )
 
 
 def test_a_grid_worker_fixes_a_small_matter_on_the_spot(cast):
@@ -177,7 +183,9 @@ def test_self_handling_is_refused_where_the_category_needs_dispatch(cast):
 
 
 def test_public_reports_are_checked_on_the_spot_first(cast):
-    case = report(None, source=Case.Source.CITIZEN_APP, reporter_name="张三", reporter_phone="13812345678")
+    case = report(
+        None, source=Case.Source.CITIZEN_APP, reporter_name="张三", reporter_phone="13812345678"
+    )
     assert case.state == S.CHECKING
     assert case.reporter_phone_masked == "138****5678"
     assert "13812345678" not in case.reporter_phone_token
@@ -255,7 +263,9 @@ def test_extension_is_requested_and_approved(cast, clerk):
     act(case, "accept", cast.operator)
     case = act(case, "dispatch", cast.commander, department="shizheng")
     before = case.stage_deadline
-    case = act(case, "request_extension", clerk, reason="需采购配件", amount="2", unit="working_day")
+    case = act(
+        case, "request_extension", clerk, reason="需采购配件", amount="2", unit="working_day"
+    )
     assert case.extension_requested
     case = act(case, "approve_extension", cast.commander)
     assert case.stage_deadline > before and not case.extension_requested
