@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        from wangge.core import pii  # noqa: F401 — registers the key system check
         from wangge.core.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, dispatch_uid="wangge.core.sync_role_groups")
