@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
+from wangge.core import workcalendar
 from wangge.core.models import User
 from wangge.regions import locate
 from wangge.regions.tests.factories import load_test_territory, make_user
@@ -14,10 +15,12 @@ from wangge.regions.tests.factories import load_test_territory, make_user
 
 @pytest.fixture(autouse=True)
 def _fresh_locate_index():
-    """Each test starts without a cached grid index (tests roll back the rows it was built from)."""
+    """Each test starts without a cached grid index or calendar (tests roll back their rows)."""
     locate.invalidate()
+    workcalendar.invalidate(forget_warnings=True)
     yield
     locate.invalidate()
+    workcalendar.invalidate(forget_warnings=True)
 
 
 @pytest.fixture

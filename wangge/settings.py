@@ -181,6 +181,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CategoryKindEnum": "wangge.cases.models.Category.Kind",
+        "PhotoKindEnum": "wangge.cases.models.CasePhoto.Kind",
+        "CaseOutcomeEnum": ["fixed", "not_fixed", "not_responsible", "duplicate"],
+        "SatisfactionEnum": ["satisfied", "basically", "unsatisfied"],
+        "AreaGradeEnum": ["A", "B", "C"],
+    },
 }
 
 # Territory -------------------------------------------------------------------------------------
@@ -227,6 +234,11 @@ else:
         "immediate": False,
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
+
+# How often (seconds) a process re-reads the holiday and office-hour tables.
+WANGGE_CALENDAR_RECHECK_SECONDS = env_float(
+    "WANGGE_CALENDAR_RECHECK_SECONDS", 5.0, minimum=0.0, maximum=3600.0
+)
 
 # Personal data (PIPL) -------------------------------------------------------------------------
 # Keys for encrypting resident ID and phone numbers and for their lookup hashes: comma-separated

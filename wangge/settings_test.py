@@ -19,6 +19,7 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 WANGGE_LOCATE_RECHECK_SECONDS = 0.0
+WANGGE_CALENDAR_RECHECK_SECONDS = 0.0
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 — WhiteNoise warns when it is missing
 # Live-server threads open their own connections; with persistent ones the test database could not

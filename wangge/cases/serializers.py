@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from wangge.cases import sla
-from wangge.cases.models import Case, CaseEvent, CasePhoto, Category
+from wangge.cases.models import AreaGrade, Case, CaseEvent, CasePhoto, Category
 from wangge.cases.workflow import Action
 from wangge.lib.coords import Crs, to_wgs84
 from wangge.regions.serializers import FiniteFloatField
@@ -52,7 +52,7 @@ class CaseIn(serializers.Serializer):
     crs = serializers.ChoiceField(choices=[c.value for c in Crs], default=Crs.WGS84.value)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     urgency = serializers.ChoiceField(choices=Case.Urgency.choices, default=Case.Urgency.NORMAL)
-    area_grade = serializers.ChoiceField(choices=["A", "B", "C"], default="B")
+    area_grade = serializers.ChoiceField(choices=AreaGrade.choices, default=AreaGrade.B)
     reporter_name = serializers.CharField(
         max_length=50, required=False, allow_blank=True, default=""
     )
@@ -102,9 +102,11 @@ class ActionIn(serializers.Serializer):
     department = serializers.CharField(required=False, max_length=32)
     user = serializers.CharField(required=False, max_length=150)
     result = serializers.CharField(required=False, max_length=2000)
-    outcome = serializers.ChoiceField(choices=[o for o in Case.Outcome.values if o], required=False)
+    outcome = serializers.ChoiceField(
+        choices=[c for c in Case.Outcome.choices if c[0]], required=False
+    )
     satisfaction = serializers.ChoiceField(
-        choices=[s for s in Case.Satisfaction.values if s], required=False
+        choices=[c for c in Case.Satisfaction.choices if c[0]], required=False
     )
     amount = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
     unit = serializers.ChoiceField(

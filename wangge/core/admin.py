@@ -1,8 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from wangge.core.models import AuditLog, User
+from wangge.core.models import AuditLog, CalendarDay, CalendarYear, OfficePeriod, User
+from wangge.core.workcalendar import calendar_warnings, package_years
 
 
 @admin.register(User)
@@ -32,3 +36,64 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
         return False
+
+
+# The working calendar (工作日历) -----------------------------------------------------------------
+
+
+class _CalendarWarningsMixin:
+    """Lists the calendar's warnings (years without official data) above the change list."""
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            years = package_years()
+            messages.info(
+                request,
+                _(
+                    "The chinese_calendar package provides the official holidays of %(first)s–%(last)s;"
+                    " calendar days entered here override it date by date."
+                )
+                % {"first": min(years), "last": max(years)},
+            )
+            for warning in calendar_warnings():
+                messages.warning(request, warning.message)
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(_CalendarWarningsMixin, admin.ModelAdmin):
+    list_display = ("date", "weekday", "kind", "name", "note", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "note")
+    date_hierarchy = "date"
+    ordering = ("date",)
+
+    @admin.display(description=_("weekday"), ordering="date")
+    def weekday(self, obj: CalendarDay) -> str:
+        return date_format(obj.date, "l")
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(_CalendarWarningsMixin, admin.ModelAdmin):
+    list_display = ("year", "complete", "entered_days", "note", "updated_at")
+    list_filter = ("complete",)
+
+    def get_queryset(self, request):
+        entered = (
+            CalendarDay.objects.filter(date__year=OuterRef("year"))
+            .order_by()
+            .values("date__year")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(entered=Coalesce(Subquery(entered), 0))
+
+    @admin.display(description=_("calendar days entered"), ordering="entered")
+    def entered_days(self, obj: CalendarYear) -> int:
+        return obj.entered
+
+
+@admin.register(OfficePeriod)
+class OfficePeriodAdmin(_CalendarWarningsMixin, admin.ModelAdmin):
+    list_display = ("__str__", "start", "end")
+    ordering = ("start",)

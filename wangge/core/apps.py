@@ -8,6 +8,16 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = _("Core")
 
+    role_permissions = {
+        "system_admin": {
+            f"core.{verb}_{model}"
+            for verb in ("view", "add", "change", "delete")
+            for model in ("calendarday", "calendaryear", "officeperiod", "department")
+        },
+        "district_commander": {"core.view_department", "core.view_calendarday"},
+        "dispatcher": {"core.view_department"},
+    }
+
     def ready(self) -> None:
         from wangge.core import pii  # noqa: F401 — registers the key system check
         from wangge.core.roles import sync_role_groups

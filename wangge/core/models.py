@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 
@@ -99,3 +101,118 @@ class Department(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The working calendar (工作日历) ---------------------------------------------------------------
+# Read by wangge.core.workcalendar, which merges these rows over the chinese_calendar package.
+
+
+class CalendarDay(models.Model):
+    """One official exception to the Monday–Friday week, entered by hand.
+
+    A row overrides what the ``chinese_calendar`` package says about its date, so it serves both to
+    enter a year the package does not cover yet and to correct or add a local day.
+    """
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Day off (休)")
+        WORKDAY = "workday", _("Adjusted working day (班)")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    name = models.CharField(
+        _("name"), max_length=50, blank=True, help_text=_("The holiday it belongs to, e.g. 国庆节.")
+    )
+    note = models.CharField(
+        _("source"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where it was published, e.g. 国务院办公厅关于2027年部分节假日安排的通知."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+        constraints = [
+            models.CheckConstraint(
+                name="core_calendarday_kind_valid",
+                condition=models.Q(kind__in=["holiday", "workday"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        mark = "休" if self.kind == self.Kind.HOLIDAY else "班"
+        return f"{self.date:%Y-%m-%d} {mark} {self.name}".rstrip()
+
+
+class CalendarYear(models.Model):
+    """A year whose official holiday schedule (节假日安排) has been entered completely by hand.
+
+    Years the ``chinese_calendar`` package covers need no row. A year with neither falls back to
+    Monday–Friday, and administrators see a warning until its row says ``complete``.
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    complete = models.BooleanField(
+        _("official schedule complete"),
+        default=False,
+        help_text=_(
+            "Tick once every 休 and 班 day of the State Council's notice has been entered."
+        ),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["year"]
+        constraints = [
+            models.CheckConstraint(
+                name="core_calendaryear_year_range", condition=models.Q(year__range=(1990, 2200))
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class OfficePeriod(models.Model):
+    """One period of office hours (办公时段) on every working day, e.g. 09:00–12:00.
+
+    Working hours (工作时) run only inside these periods; one working day (工作日) is their total
+    length. Seeded with 09:00–12:00 and 13:30–18:00.
+    """
+
+    start = models.TimeField(_("start"))
+    end = models.TimeField(_("end"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("office hours period")
+        verbose_name_plural = _("office hours")
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                name="core_officeperiod_ends_after_start", condition=models.Q(end__gt=F("start"))
+            ),
+            models.UniqueConstraint(fields=["start"], name="core_officeperiod_start_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self) -> None:
+        if self.start is None or self.end is None:
+            return
+        if self.end <= self.start:
+            raise ValidationError({"end": _("The period must end after it starts.")})
+        overlapping = OfficePeriod.objects.filter(start__lt=self.end, end__gt=self.start).exclude(
+            pk=self.pk
+        )
+        if overlapping.exists():
+            raise ValidationError(
+                _("This period overlaps %(other)s.") % {"other": overlapping.first()}
+            )
