@@ -216,6 +216,14 @@ EMAIL_BACKEND = env_str(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 
+# Extra notification channels (SMS, WeCom): "channel=dotted.path.to.send_function,…"
+WANGGE_NOTIFICATION_SENDERS: dict[str, str] = {}
+for _item in env_list("WANGGE_NOTIFICATION_SENDERS", []):
+    _channel, _sep, _path = _item.partition("=")
+    if not (_sep and _channel.strip() and _path.strip()):
+        raise EnvError(f"WANGGE_NOTIFICATION_SENDERS: {_item!r} is not channel=dotted.path")
+    WANGGE_NOTIFICATION_SENDERS[_channel.strip()] = _path.strip()
+
 # Background work: Huey with SQLite storage by default, Redis when WANGGE_REDIS_URL is set.
 WANGGE_REDIS_URL = env_str("WANGGE_REDIS_URL", "")
 if WANGGE_REDIS_URL:

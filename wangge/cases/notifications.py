@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from wangge.cases.models import Case, CaseEvent, Notification
@@ -22,6 +23,7 @@ from wangge.core.models import User
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+CLAIM_FOR = timedelta(minutes=5)  # a worker that dies mid-send frees the row after this
 Sender = Callable[[Notification], None]
 
 
@@ -84,6 +86,18 @@ def _send_email(notification: Notification) -> None:
 SENDERS: dict[str, Sender] = {"inbox": _send_inbox, "email": _send_email}
 
 
+def sender_for(channel: str) -> Sender | None:
+    """The sender of a channel: built in, or a dotted path from WANGGE_NOTIFICATION_SENDERS.
+
+    SMS and WeCom gateways differ per city; a deployment plugs its own function in by setting
+    e.g. ``WANGGE_NOTIFICATION_SENDERS=sms=myorg.sms.send,wecom=myorg.wecom.send``.
+    """
+    if channel in SENDERS:
+        return SENDERS[channel]
+    path = settings.WANGGE_NOTIFICATION_SENDERS.get(channel)
+    return import_string(path) if path else None
+
+
 def send_due(limit: int = 500) -> int:
     """Send the notifications that are due; returns how many were sent."""
     now = timezone.now()
@@ -97,8 +111,16 @@ def send_due(limit: int = 500) -> int:
     )
     sent = 0
     for notification in due:
-        sender = SENDERS.get(notification.channel)
+        # Claim the row first, so two workers never send the same notification.
+        claimed = Notification.objects.filter(
+            pk=notification.pk,
+            attempts=notification.attempts,
+            next_attempt_at=notification.next_attempt_at,
+        ).update(next_attempt_at=now + CLAIM_FOR)
+        if claimed != 1:
+            continue
         try:
+            sender = sender_for(notification.channel)
             if sender is None:
                 raise RuntimeError(f"no sender configured for channel {notification.channel}")
             sender(notification)
@@ -106,13 +128,16 @@ def send_due(limit: int = 500) -> int:
             _record_failure(notification, exc, now)
             continue
         Notification.objects.filter(pk=notification.pk).update(
-            status=Notification.Status.SENT, sent_at=now, attempts=notification.attempts + 1
+            status=Notification.Status.SENT,
+            sent_at=now,
+            attempts=notification.attempts + 1,
+            next_attempt_at=None,
         )
         sent += 1
     return sent
 
 
-def _record_failure(notification: Notification, exc: Exception, now) -> None:  # noqa: ANN001
+def _record_failure(notification: Notification, exc: Exception, now: datetime) -> None:
     attempts = notification.attempts + 1
     gave_up = attempts >= MAX_ATTEMPTS
     logger.warning(

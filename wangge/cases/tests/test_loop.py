@@ -269,3 +269,36 @@ def test_extension_is_requested_and_approved(cast, clerk):
     assert case.extension_requested
     case = act(case, "approve_extension", cast.commander)
     assert case.stage_deadline > before and not case.extension_requested
+
+
+SENT_SMS: list[str] = []
+
+
+def fake_sms_gateway(notification):
+    SENT_SMS.append(notification.subject)
+
+
+def test_a_plugged_in_channel_sends_and_an_unknown_one_gives_up_visibly(cast, clerk, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from wangge.cases import notifications
+
+    settings.WANGGE_NOTIFICATION_SENDERS = {"sms": "wangge.cases.tests.test_loop.fake_sms_gateway"}
+    case = report(cast.grid_worker_a)
+    sms = Notification.objects.create(
+        recipient=clerk, case=case, channel="sms", subject="短信", next_attempt_at=timezone.now()
+    )
+    wecom = Notification.objects.create(
+        recipient=clerk, case=case, channel="wecom", subject="企微", next_attempt_at=timezone.now()
+    )
+    notifications.send_due()
+    assert Notification.objects.get(pk=sms.pk).status == "sent" and SENT_SMS == ["短信"]
+    for _ in range(notifications.MAX_ATTEMPTS):
+        Notification.objects.filter(pk=wecom.pk).exclude(status="gave_up").update(
+            next_attempt_at=timezone.now() - timedelta(seconds=1)
+        )
+        notifications.send_due()
+    gave_up = Notification.objects.get(pk=wecom.pk)
+    assert gave_up.status == "gave_up" and "no sender configured" in gave_up.last_error
