@@ -29,5 +29,6 @@ class CasesConfig(AppConfig):
             f"cases.{verb}_{model}"
             for verb in ("add", "change", "delete")
             for model in ("category", "categoryalias", "timelimit", "responsibilityrule")
-        },
+        }
+        | {"cases.view_notification", "cases.change_notification"},
     }
