@@ -25,6 +25,7 @@ from wangge.cases.models import (
     IntakeKey,
     Stage,
 )
+from wangge.cases.selectors import case_list
 from wangge.cases.workflow import LEVEL_ABOVE, Action, allowed_actions, refusal
 from wangge.core.errors import (
     ConflictError,
@@ -272,12 +273,7 @@ class Change:
 
 
 def _case_for_actor(number: str, actor: User) -> Case:
-    from wangge.cases.selectors import case_list
-
     case = case_list(user=actor).filter(number=number).first()
-    if case is None and actor.department_id is not None:
-        # A department handler sees the cases dispatched to the department, wherever they are.
-        case = Case.objects.filter(number=number, owner_department_id=actor.department_id).first()
     if case is None:
         raise NotFoundError(_("No case %(number)s.") % {"number": number})
     return case

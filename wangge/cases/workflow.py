@@ -118,7 +118,7 @@ def refusal(user: User, case: Case, action: Action, roles: Iterable[str]) -> str
     roles = set(roles)
     if case.state not in rule.sources:
         return "state"
-    if not user.is_superuser and not code_in_scope(user, case.region_code):
+    if not (user.is_superuser or code_in_scope(user, case.region_code) or is_owner(user, case)):
         return "scope"
     if case.is_suspended and action not in {Action.RESUME, Action.SUPERVISE}:
         return "suspended"

@@ -6,7 +6,7 @@ from django.urls import reverse
 from wangge.cases.models import Case, CaseEvent, Notification
 from wangge.cases.tests.factories import IN_GRID_A, act, category, department, handler, report
 from wangge.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from wangge.regions.tests.factories import client_for
+from wangge.regions.tests.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 S = Case.State
@@ -302,3 +302,15 @@ def test_a_plugged_in_channel_sends_and_an_unknown_one_gives_up_visibly(cast, cl
         notifications.send_due()
     gave_up = Notification.objects.get(pk=wecom.pk)
     assert gave_up.status == "gave_up" and "no sender configured" in gave_up.last_error
+
+
+def test_a_department_member_without_a_region_scope_works_on_cases_sent_to_the_department(cast):
+    dept = department("gongdian")
+    lineman = make_user("lineman", role="department_handler", scope="")
+    lineman.department = dept
+    lineman.save(update_fields=["department"])
+    case = act(report(cast.grid_worker_a), "accept", cast.operator)
+    with pytest.raises(NotFoundError):
+        act(case, "acknowledge", lineman)  # not dispatched to the department yet: invisible
+    act(case, "dispatch", cast.commander, department="gongdian")
+    assert act(case, "acknowledge", lineman).state == S.ACKNOWLEDGED
