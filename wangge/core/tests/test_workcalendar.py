@@ -152,3 +152,12 @@ def test_administrators_see_the_warning_on_the_calendar_pages(client):
         assert "No official holiday schedule has been entered for 2027" in page.content.decode()
     years = client.get(reverse("admin:core_calendaryear_changelist"))
     assert years.context["cl"].result_list[0].entered == 1
+
+
+@pytest.mark.django_db
+def test_administrators_see_the_missing_year_banner_in_the_admin(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="pw")
+    client.force_login(admin)
+    with time_machine.travel(datetime(2026, 11, 25, 10, tzinfo=SHANGHAI), tick=False):
+        page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "No official holiday schedule has been entered for 2027" in page
