@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "wangge.core",
     "wangge.regions",
+    "wangge.registry",
     "wangge.cases",
     "wangge.api",
     "wangge.web",

@@ -4,6 +4,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 
 from wangge.cases import api as cases
 from wangge.regions import api as regions
+from wangge.registry import api as registry
 
 app_name = "api"
 
@@ -24,4 +25,63 @@ urlpatterns = [
     path("cases/<str:number>/actions/", cases.CaseActionApi.as_view(), name="case-actions"),
     path("cases/<str:number>/photos/", cases.CasePhotoApi.as_view(), name="case-photos"),
     path("territory/import/", regions.TerritoryImportApi.as_view(), name="territory-import"),
+]
+
+# The registry (人、地、事、物、组织) --------------------------------------------------------------
+urlpatterns += [
+    path("buildings/", registry.BuildingListApi.as_view(), name="buildings"),
+    path("buildings/<int:pk>/", registry.BuildingDetailApi.as_view(), name="building"),
+    path("houses/", registry.HouseListApi.as_view(), name="houses"),
+    path("houses/<int:pk>/", registry.HouseDetailApi.as_view(), name="house"),
+    path("households/", registry.HouseholdListApi.as_view(), name="households"),
+    path("households/<int:pk>/", registry.HouseholdDetailApi.as_view(), name="household"),
+    path("people/", registry.PersonListApi.as_view(), name="people"),
+    path("people/search/", registry.PersonSearchApi.as_view(), name="people-search"),
+    path("people/<int:pk>/", registry.PersonDetailApi.as_view(), name="person"),
+    path("people/<int:pk>/unmask/", registry.PersonUnmaskApi.as_view(), name="person-unmask"),
+    path("people/<int:pk>/residencies/", registry.PersonMoveInApi.as_view(), name="person-move-in"),
+    path(
+        "people/<int:pk>/residency-type/",
+        registry.PersonResidencyTypeApi.as_view(),
+        name="person-residency-type",
+    ),
+    path("people/<int:pk>/merge/", registry.PersonMergeApi.as_view(), name="person-merge"),
+    path("residencies/<int:pk>/", registry.ResidencyDetailApi.as_view(), name="residency"),
+    path(
+        "residencies/<int:pk>/register/",
+        registry.ResidencyRegisterApi.as_view(),
+        name="residency-register",
+    ),
+    path(
+        "residencies/<int:pk>/move-out/",
+        registry.ResidencyMoveOutApi.as_view(),
+        name="residency-move-out",
+    ),
+    path(
+        "residencies/<int:pk>/deregister/",
+        registry.ResidencyDeregisterApi.as_view(),
+        name="residency-deregister",
+    ),
+    path(
+        "residencies/<int:pk>/permit/",
+        registry.ResidencyPermitApi.as_view(),
+        name="residency-permit",
+    ),
+    path(
+        "residencies/<int:pk>/permit/renew/",
+        registry.ResidencyPermitRenewApi.as_view(),
+        name="residency-permit-renew",
+    ),
+    path("organizations/", registry.OrganizationListApi.as_view(), name="organizations"),
+    path("organizations/<int:pk>/", registry.OrganizationDetailApi.as_view(), name="organization"),
+    path("components/", registry.ComponentListApi.as_view(), name="components"),
+    path("components/<int:pk>/", registry.ComponentDetailApi.as_view(), name="component"),
+    path("person-tags/", registry.TagListApi.as_view(), name="person-tags"),
+    path("care-classes/", registry.CareClassListApi.as_view(), name="care-classes"),
+    path("registry/data-quality/", registry.DataQualityApi.as_view(), name="data-quality"),
+    path(
+        "registry/data-quality/<slug:flag>/",
+        registry.DataQualityFlagApi.as_view(),
+        name="data-quality-flagged",
+    ),
 ]

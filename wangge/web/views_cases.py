@@ -1,0 +1,769 @@
+"""The command console (/console/) and the grid worker's phone pages (/m/).
+
+Thin views over the cases services and selectors, and nothing else: which cases a user sees comes
+from ``selectors.case_list``; which actions a user may take from ``workflow.allowed_actions``; every
+form POST goes through ``services.case_act`` (the report form posts to the JSON API, which calls
+``services.case_create``). The domain errors those raise are shown next to the form that caused
+them; a conflict (someone else acted first) re-renders the page with the case as it is now.
+
+What is decided here is presentation only: how the console groups states into queues, in which order
+a queue lists its cases, and how an event's details are labelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import h3
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from wangge.cases.dispatch import suggest_department
+from wangge.cases.models import Case, CaseEvent, CasePhoto, Category, TimeUnitChoice
+from wangge.cases.photos import case_photo_add
+from wangge.cases.selectors import access_case_for_user, case_list, duplicate_candidates
+from wangge.cases.services import case_act
+from wangge.cases.sla import Light, traffic_light
+from wangge.cases.workflow import OPEN_STATES, Action, allowed_actions
+from wangge.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from wangge.core.models import Department, User
+from wangge.core.roles import user_roles
+
+S = Case.State
+PAGE_SIZE = 50
+MAP_LIMIT = 5000  # points on the open-cases map; the rest are left off (overdue ones come first)
+MOBILE_LIMIT = 300  # cases looked at for a phone's task list
+
+# Labels ------------------------------------------------------------------------------------------
+
+# What each action is called in the UI (the console's buttons, the timeline). "report" is the
+# event that opens every case; it is not an action anyone takes afterwards.
+ACTION_LABELS: dict[str, Any] = {
+    "report": gettext_lazy("Report"),
+    Action.CONFIRM: gettext_lazy("Confirm"),
+    Action.ACCEPT: gettext_lazy("Accept"),
+    Action.VOID: gettext_lazy("Void"),
+    Action.DISPATCH: gettext_lazy("Dispatch"),
+    Action.ACKNOWLEDGE: gettext_lazy("Acknowledge"),
+    Action.START: gettext_lazy("Start handling"),
+    Action.HANDLE: gettext_lazy("Report handling"),
+    Action.RETURN: gettext_lazy("Return"),
+    Action.REQUEST_EXTENSION: gettext_lazy("Request extension"),
+    Action.APPROVE_EXTENSION: gettext_lazy("Approve extension"),
+    Action.DENY_EXTENSION: gettext_lazy("Deny extension"),
+    Action.VERIFY: gettext_lazy("Verify"),
+    Action.EVALUATE: gettext_lazy("Evaluate"),
+    Action.ARCHIVE: gettext_lazy("Archive"),
+    Action.SUSPEND: gettext_lazy("Suspend"),
+    Action.RESUME: gettext_lazy("Resume"),
+    Action.ESCALATE: gettext_lazy("Escalate"),
+    Action.SUPERVISE: gettext_lazy("Supervise"),
+    Action.MERGE: gettext_lazy("Merge duplicate"),
+}
+
+LIGHT_LABELS = {
+    Light.GREEN: gettext_lazy("On time"),
+    Light.YELLOW: gettext_lazy("Due soon"),
+    Light.RED: gettext_lazy("Overdue"),
+}
+
+STATE_LABELS = dict(Case.State.choices)
+LEVEL_LABELS = dict(Case.Level.choices)
+OUTCOME_LABELS = dict(Case.Outcome.choices)
+SATISFACTION_LABELS = dict(Case.Satisfaction.choices)
+SOURCE_LABELS = dict(Case.Source.choices)
+UNIT_LABELS = dict(TimeUnitChoice.choices)
+
+# Console queues ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: Any
+    states: tuple[str, ...]
+    recent_days: int | None = None  # only cases closed within this many days
+
+    def q(self, now: datetime) -> Q:
+        condition = Q(state__in=self.states)
+        if self.recent_days is not None:
+            condition &= Q(closed_at__gte=now - timedelta(days=self.recent_days))
+        return condition
+
+
+QUEUES = (
+    Queue("checking", gettext_lazy("To check"), (S.CHECKING,)),
+    Queue("reported", gettext_lazy("To accept"), (S.REPORTED,)),
+    Queue("accepted", gettext_lazy("To dispatch"), (S.ACCEPTED,)),
+    Queue("handling", gettext_lazy("Being handled"), (S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS)),
+    Queue("handled", gettext_lazy("To verify"), (S.HANDLED,)),
+    Queue(
+        "closed",
+        gettext_lazy("Closed, last 7 days"),
+        (S.CLOSED, S.EVALUATED, S.ARCHIVED),
+        recent_days=7,
+    ),
+)
+QUEUE_BY_KEY = {queue.key: queue for queue in QUEUES}
+
+# The phone's task list: a case is listed under the first group whose actions the user may take.
+MOBILE_GROUPS = (
+    ("confirm", gettext_lazy("Public reports to confirm"), {Action.CONFIRM}),
+    (
+        "handle",
+        gettext_lazy("Dispatched to me"),
+        {Action.ACKNOWLEDGE, Action.START, Action.HANDLE},
+    ),
+    ("verify", gettext_lazy("Handled, to verify"), {Action.VERIFY}),
+)
+MOBILE_STATES = [S.CHECKING, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED]
+# Actions the phone's case page offers; the rest are on the console's case page.
+MOBILE_ACTIONS = (Action.CONFIRM, Action.ACKNOWLEDGE, Action.START, Action.HANDLE, Action.VERIFY)
+
+# Form fields an action form may post; the service checks which ones each action needs.
+ACTION_FIELDS = (
+    "reason",
+    "department",
+    "user",
+    "result",
+    "outcome",
+    "satisfaction",
+    "amount",
+    "unit",
+    "review_date",
+    "into",
+    "note",
+)
+
+
+def _cases_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in (else the login page) and allowed to see cases (else 403)."""
+    return login_required(permission_required("cases.view_case", raise_exception=True)(view))
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+# Rows: one case as a list shows it -------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    case: Case
+    light: str | None
+    light_label: str
+    time_left: str
+    overdue: bool
+    group: str = ""
+
+
+def duration_text(seconds: float) -> str:
+    minutes = max(int(seconds // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)s min") % {"minutes": minutes}
+
+
+def time_left_text(case: Case, now: datetime) -> str:
+    """Wall-clock time to the stage's deadline, or how long ago it passed."""
+    if case.is_suspended and case.suspended_until:
+        return _("Suspended until %(date)s") % {"date": date_format(case.suspended_until, "Y-m-d")}
+    if case.stage_deadline is None:
+        return ""
+    seconds = (case.stage_deadline - now).total_seconds()
+    if seconds >= 0:
+        return _("%(duration)s left") % {"duration": duration_text(seconds)}
+    return _("%(duration)s overdue") % {"duration": duration_text(-seconds)}
+
+
+def make_row(case: Case, now: datetime) -> Row:
+    light = traffic_light(case, now)
+    return Row(
+        case=case,
+        light=light.value if light else None,
+        light_label=str(LIGHT_LABELS[light]) if light else "",
+        time_left=time_left_text(case, now),
+        overdue=light is Light.RED,
+    )
+
+
+# Filters ----------------------------------------------------------------------------------------
+
+
+class CaseFilterForm(forms.Form):
+    category = forms.CharField(required=False, max_length=16, label=gettext_lazy("Category"))
+    region = forms.RegexField(
+        r"^[0-9]{6,15}$",
+        required=False,
+        label=gettext_lazy("Region code"),
+        error_messages={"invalid": gettext_lazy("A region code has 6 to 15 digits.")},
+    )
+
+
+def _filters(request: HttpRequest) -> tuple[dict[str, str], CaseFilterForm, str]:
+    """The valid filters, the form (with errors for the invalid ones) and a query string for links."""
+    form = CaseFilterForm(request.GET)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    filters = {
+        name: value
+        for name in ("category", "region")
+        if name not in form.errors and (value := (data.get(name) or "").strip())
+    }
+    return filters, form, urlencode(filters)
+
+
+def _queue_from(request: HttpRequest, key: str | None = None) -> Queue:
+    return QUEUE_BY_KEY.get(key or request.GET.get("queue", ""), QUEUES[0])
+
+
+def _queue_page(
+    cases: QuerySet[Case], queue: Queue, page_number: str | None, now: datetime
+) -> tuple[Page, list[Row]]:
+    listed = cases.filter(queue.q(now)).select_related("owner_user").defer("grid__boundary_wkb")
+    if queue.recent_days is not None:
+        listed = listed.order_by("-closed_at", "-pk")
+    else:
+        # Overdue first, then the nearest deadline; cases without a deadline last.
+        listed = listed.order_by(
+            "-is_overdue", F("stage_deadline").asc(nulls_last=True), "-created_at", "-pk"
+        )
+    page = Paginator(listed, PAGE_SIZE).get_page(page_number)
+    return page, [make_row(case, now) for case in page.object_list]
+
+
+def _counts(cases: QuerySet[Case], now: datetime) -> dict[str, int]:
+    """Every count the console shows, in one aggregate query."""
+    open_q = Q(state__in=OPEN_STATES)
+    return cases.aggregate(
+        **{queue.key: Count("pk", filter=queue.q(now)) for queue in QUEUES},
+        open=Count("pk", filter=open_q),
+        overdue=Count("pk", filter=open_q & Q(is_overdue=True)),
+        supervised=Count("pk", filter=open_q & Q(is_supervised=True)),
+        suspended=Count("pk", filter=open_q & Q(is_suspended=True)),
+    )
+
+
+def _category_choices() -> QuerySet:
+    return Category.objects.filter(active=True, parent__isnull=False).values_list("code", "name")
+
+
+@_cases_view
+def console(request: HttpRequest) -> HttpResponse:
+    """Queues by stage for the user's scope, with counts; the first queue's list inline."""
+    now = timezone.now()
+    filters, form, query = _filters(request)
+    queue = _queue_from(request)
+    cases = case_list(user=request.user, filters=filters)
+    counts = _counts(cases, now)
+    page, rows = _queue_page(cases, queue, request.GET.get("page"), now)
+    tabs = [{"queue": q, "count": counts[q.key], "active": q is queue} for q in QUEUES]
+    return render(
+        request,
+        "web/cases/console.html",
+        {
+            "counts": counts,
+            "tabs": tabs,
+            "queue": queue,
+            "page": page,
+            "rows": rows,
+            "form": form,
+            "query": query,
+            "categories": _category_choices(),
+        },
+    )
+
+
+@_cases_view
+def console_queue(request: HttpRequest, key: str) -> HttpResponse:
+    """One queue's list (a tab's content), for HTMX; a plain request gets the whole console."""
+    if key not in QUEUE_BY_KEY:
+        raise Http404
+    filters, _form, query = _filters(request)
+    if not _is_htmx(request):
+        params = {"queue": key, **filters}
+        if request.GET.get("page"):
+            params["page"] = request.GET["page"]
+        return redirect(f"{reverse('web:console')}?{urlencode(params)}")
+    now = timezone.now()
+    queue = QUEUE_BY_KEY[key]
+    page, rows = _queue_page(
+        case_list(user=request.user, filters=filters), queue, request.GET.get("page"), now
+    )
+    return render(
+        request,
+        "web/cases/_queue.html",
+        {"queue": queue, "page": page, "rows": rows, "query": query},
+    )
+
+
+# The open-cases map --------------------------------------------------------------------------------
+
+
+class MapQueryForm(CaseFilterForm):
+    bbox = forms.CharField(required=False, max_length=100)
+
+    def clean_bbox(self) -> tuple[float, float, float, float] | None:
+        text = self.cleaned_data["bbox"].strip()
+        if not text:
+            return None
+        try:
+            min_lng, min_lat, max_lng, max_lat = (float(part) for part in text.split(","))
+        except ValueError:
+            raise forms.ValidationError(_("Give four numbers: west,south,east,north.")) from None
+        if not (-180 <= min_lng <= max_lng <= 180 and -90 <= min_lat <= max_lat <= 90):
+            raise forms.ValidationError(_("Give four numbers: west,south,east,north."))
+        return min_lng, min_lat, max_lng, max_lat
+
+
+@_cases_view
+def console_map(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "web/cases/map.html",
+        {
+            "tile_url": settings.WANGGE_TILE_URL,
+            "tile_attribution": settings.WANGGE_TILE_ATTRIBUTION,
+            "tile_subdomains": settings.WANGGE_TILE_SUBDOMAINS,
+            "scope_code": request.user.scope_code,
+            "case_url": reverse("web:console-case", args=["NUMBER"]),
+            "limit": MAP_LIMIT,
+        },
+    )
+
+
+@_cases_view
+def console_map_data(request: HttpRequest) -> JsonResponse:
+    """Open cases in the user's scope (and the bbox, if given) as points: at most MAP_LIMIT."""
+    form = MapQueryForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse(
+            {"detail": _("Invalid query."), "errors": form.errors.get_json_data()}, status=400
+        )
+    filters = {
+        name: form.cleaned_data[name] for name in ("category", "region") if form.cleaned_data[name]
+    }
+    cases = case_list(user=request.user, filters={**filters, "state": sorted(OPEN_STATES)}).filter(
+        lng__isnull=False, lat__isnull=False
+    )
+    if bbox := form.cleaned_data["bbox"]:
+        min_lng, min_lat, max_lng, max_lat = bbox
+        cases = cases.filter(lng__gte=min_lng, lng__lte=max_lng, lat__gte=min_lat, lat__lte=max_lat)
+    cases = (
+        cases.select_related(None)
+        .select_related("category")
+        .only(
+            "number",
+            "lng",
+            "lat",
+            "state",
+            "stage_started_at",
+            "stage_deadline",
+            "stage_unit",
+            "is_overdue",
+            "category__name",
+        )
+    )
+    found = list(cases[: MAP_LIMIT + 1])
+    now = timezone.now()
+    points = []
+    for case in found[:MAP_LIMIT]:
+        light = traffic_light(case, now)
+        points.append(
+            {
+                "number": case.number,
+                "lng": case.lng,
+                "lat": case.lat,
+                "category": case.category.name,
+                "state": str(STATE_LABELS.get(case.state, case.state)),
+                "light": light.value if light else None,
+            }
+        )
+    return JsonResponse(
+        {"count": len(points), "truncated": len(found) > MAP_LIMIT, "points": points}
+    )
+
+
+# The case page (console and phone) ----------------------------------------------------------------
+
+
+@dataclass
+class ActionError:
+    action: str
+    message: str
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class EventRow:
+    event: CaseEvent
+    label: str
+    actor: str
+    from_label: str
+    to_label: str
+    highlights: list[tuple[str, str]]
+
+
+@dataclass
+class Candidate:
+    case: Case
+    distance_m: int | None
+    photos: list[CasePhoto]
+
+
+def _access(user: User, number: str) -> Case:
+    try:
+        return access_case_for_user(user=user, number=number)
+    except NotFoundError:
+        raise Http404 from None
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _action_data(post: Any, action: str) -> dict[str, str]:
+    data = {name: value for name in ACTION_FIELDS if (value := str(post.get(name, "")).strip())}
+    if action == Action.DISPATCH:
+        # The dialog offers both targets; only the chosen one is sent.
+        data.pop("user" if post.get("target", "department") == "department" else "department", None)
+    if action == Action.MERGE and "into" not in data:
+        # A candidate picked in the dialog, or else a number typed in.
+        if manual := str(post.get("into_manual", "")).strip():
+            data["into"] = manual
+    return data
+
+
+def _take_action(request: HttpRequest, case: Case, action: str) -> Case:
+    updated = case_act(
+        number=case.number,
+        action=action,
+        actor=request.user,
+        data=_action_data(request.POST, action),
+        expected_version=_int_or_none(request.POST.get("version")),
+    )
+    photo = request.FILES.get("photo")
+    if photo is not None and action == Action.HANDLE:
+        try:
+            case_photo_add(
+                case=updated, kind=CasePhoto.Kind.AFTER, stream=photo, actor=request.user
+            )
+        except InvalidInputError as exc:
+            messages.warning(
+                request,
+                _("The case was updated, but the photo was not stored: %(error)s")
+                % {"error": exc.message},
+            )
+    return updated
+
+
+def _add_photo(request: HttpRequest, case: Case) -> None:
+    photo = request.FILES.get("photo")
+    if photo is None:
+        raise InvalidInputError(_("Choose a photo."), {"photo": [_("This field is required.")]})
+    kind = request.POST.get("kind", CasePhoto.Kind.AFTER)
+    case_photo_add(case=case, kind=kind, stream=photo, actor=request.user)
+
+
+def _case_page(request: HttpRequest, number: str, *, mobile: bool) -> HttpResponse:
+    case = _access(request.user, number)
+    status = 200
+    action_error = None
+    conflict = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "add_photo":
+                _add_photo(request, case)
+                done = _("Photo added.")
+            else:
+                _take_action(request, case, action)
+                done = _("Done: %(action)s.") % {"action": ACTION_LABELS.get(action, action)}
+        except ConflictError as exc:
+            conflict = exc.message
+            status = 409
+        except NotFoundError:
+            raise Http404 from None
+        except PermissionDeniedError as exc:
+            action_error = ActionError(action, exc.message)
+            status = 403
+        except InvalidInputError as exc:
+            action_error = ActionError(action, exc.message, exc.errors)
+            status = 400
+        else:
+            messages.success(request, done)
+            if not case_list(user=request.user).filter(pk=case.pk).exists():
+                # The action took the case out of this user's sight (a returned dispatch, say).
+                return redirect("web:mobile-tasks" if mobile else "web:console")
+            return redirect(request.path)
+        case = _access(request.user, number)
+    context = _case_context(request, case, mobile=mobile)
+    context.update(
+        {
+            "action_error": action_error,
+            "conflict": conflict,
+            "posted": request.POST if action_error else {},
+        }
+    )
+    template = "web/mobile/case.html" if mobile else "web/cases/case.html"
+    return render(request, template, context, status=status)
+
+
+def _case_context(request: HttpRequest, case: Case, *, mobile: bool) -> dict[str, Any]:
+    user = request.user
+    case = (
+        Case.objects.select_related(
+            "category__parent",
+            "grid",
+            "owner_department",
+            "owner_user",
+            "reporter",
+            "handled_by",
+            "merged_into",
+        )
+        .defer("grid__boundary_wkb")
+        .prefetch_related(
+            Prefetch("events", queryset=CaseEvent.objects.select_related("actor")), "photos"
+        )
+        .get(pk=case.pk)
+    )
+    now = timezone.now()
+    actions = allowed_actions(user, case, user_roles(user))
+    shown = [a for a in actions if a in MOBILE_ACTIONS] if mobile else actions
+    photos = list(case.photos.all())
+    context: dict[str, Any] = {
+        "case": case,
+        "row": make_row(case, now),
+        "actions": [a.value for a in shown],
+        "more_actions": mobile and len(shown) < len(actions),
+        "action_items": [{"name": a.value, "label": ACTION_LABELS[a]} for a in shown],
+        "before_photos": [p for p in photos if p.kind == CasePhoto.Kind.BEFORE],
+        "after_photos": [p for p in photos if p.kind == CasePhoto.Kind.AFTER],
+        "timeline": _timeline(case.events.all()),
+        "outcomes": [(v, label) for v, label in Case.Outcome.choices if v],
+        "satisfactions": [(v, label) for v, label in Case.Satisfaction.choices if v],
+        "units": TimeUnitChoice.choices,
+        "tomorrow": timezone.localdate(now) + timedelta(days=1),
+        "tile_url": settings.WANGGE_TILE_URL,
+        "tile_attribution": settings.WANGGE_TILE_ATTRIBUTION,
+        "tile_subdomains": settings.WANGGE_TILE_SUBDOMAINS,
+    }
+    if Action.DISPATCH in shown:
+        context["suggested"] = suggest_department(case)
+        context["departments"] = list(Department.objects.filter(active=True))
+    if Action.MERGE in shown:
+        context["candidates"] = _candidates(user, case)
+    return context
+
+
+def _candidates(user: User, case: Case) -> list[Candidate]:
+    """Probable duplicates the user may see, nearest first, for the merge dialog."""
+    if case.lng is None or case.lat is None:
+        return []
+    found = duplicate_candidates(
+        category_id=case.category_id,
+        lng=case.lng,
+        lat=case.lat,
+        at=case.created_at,
+        exclude=case.pk,
+    )
+    # duplicate_candidates does not look at scope: keep only the cases this user may see.
+    visible = (
+        case_list(user=user)
+        .filter(pk__in=[c.pk for c in found])
+        .defer("grid__boundary_wkb")
+        .prefetch_related("photos")
+    )
+    candidates = []
+    for other in visible:
+        distance = (
+            round(h3.great_circle_distance((case.lat, case.lng), (other.lat, other.lng), unit="m"))
+            if other.lat is not None and other.lng is not None
+            else None
+        )
+        photos = [p for p in other.photos.all() if p.kind == CasePhoto.Kind.BEFORE]
+        candidates.append(Candidate(other, distance, photos))
+    return sorted(candidates, key=lambda c: (c.distance_m is None, c.distance_m or 0))
+
+
+def _timeline(events: Iterable[CaseEvent]) -> list[EventRow]:
+    events = list(events)
+    codes = {
+        code
+        for event in events
+        for key in ("department", "suggested")
+        if isinstance(code := event.payload.get(key), str)
+    }
+    departments = dict(Department.objects.filter(code__in=codes).values_list("code", "name"))
+    rows = []
+    for event in events:
+        actor = (
+            (event.actor.get_full_name() or event.actor.username) if event.actor else _("System")
+        )
+        rows.append(
+            EventRow(
+                event=event,
+                label=str(ACTION_LABELS.get(event.action, event.action)),
+                actor=actor,
+                from_label=str(STATE_LABELS.get(event.from_state, event.from_state)),
+                to_label=str(STATE_LABELS.get(event.to_state, event.to_state)),
+                highlights=payload_highlights(event.payload, departments),
+            )
+        )
+    return rows
+
+
+def payload_highlights(
+    payload: dict[str, Any], departments: dict[str, str]
+) -> list[tuple[str, str]]:
+    """An event's details as (label, value) pairs a person can read; unknown keys as they are."""
+    out: list[tuple[str, str]] = []
+    for key, value in payload.items():
+        if value is None or value == "" or value is False:
+            continue
+        if key in ("unit", "to_level"):
+            continue  # shown with amount / from_level
+        if key == "department":
+            out.append((_("Department"), departments.get(value, value)))
+        elif key == "suggested":
+            if value != payload.get("department"):
+                out.append((_("Matrix suggestion"), departments.get(value, value)))
+        elif key == "user":
+            out.append((_("Person"), str(value)))
+        elif key == "result":
+            if value == "pass":
+                out.append((_("Result"), _("Passed")))
+            elif value == "fail":
+                out.append((_("Result"), _("Failed, sent back for rework")))
+            else:
+                out.append((_("Result"), str(value)))
+        elif key == "outcome":
+            out.append((_("Outcome"), str(OUTCOME_LABELS.get(value, value))))
+        elif key == "satisfaction":
+            out.append((_("Satisfaction"), str(SATISFACTION_LABELS.get(value, value))))
+        elif key == "amount":
+            unit = payload.get("unit", "")
+            out.append((_("Extension"), f"{value} {UNIT_LABELS.get(unit, unit)}"))
+        elif key == "new_deadline":
+            parsed = parse_datetime(str(value))
+            shown = date_format(timezone.localtime(parsed), "Y-m-d H:i") if parsed else value
+            out.append((_("New deadline"), str(shown)))
+        elif key == "review_date":
+            out.append((_("Review date"), str(value)))
+        elif key == "from_level":
+            to_level = payload.get("to_level", "")
+            levels = f"{LEVEL_LABELS.get(value, value)} → {LEVEL_LABELS.get(to_level, to_level)}"
+            out.append((_("Level"), levels))
+        elif key == "into":
+            out.append((_("Merged into"), str(value)))
+        elif key == "returns":
+            out.append((_("Returns so far"), str(value)))
+        elif key == "arbitration":
+            out.append((_("Arbitration"), _("Sent to the district")))
+        elif key == "automatic":
+            out.append((_("Dispatch"), _("Automatic, by the responsibility matrix")))
+        elif key == "reopened":
+            out.append((_("Reopened"), _("Yes")))
+        elif key == "source":
+            out.append((_("Source"), str(SOURCE_LABELS.get(value, value))))
+        elif key == "grid":
+            out.append((_("Grid"), str(value)))
+        elif key == "note":
+            out.append((_("Note"), str(value)))
+        else:
+            out.append((str(key), str(value)))
+    return out
+
+
+@_cases_view
+def case_page(request: HttpRequest, number: str) -> HttpResponse:
+    """A case: map, photos, details, timeline, and the actions the user may take (as forms)."""
+    return _case_page(request, number, mobile=False)
+
+
+@_cases_view
+def case_photo(request: HttpRequest, number: str, photo_id: int) -> FileResponse:
+    """One photo of a case the user may see (photos are not public files)."""
+    case = _access(request.user, number)
+    photo = CasePhoto.objects.filter(case=case, pk=photo_id).first()
+    if photo is None:
+        raise Http404
+    response = FileResponse(photo.image.open("rb"), content_type=photo.content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+# Phone pages ------------------------------------------------------------------------------------
+
+
+@_cases_view
+def mobile_tasks(request: HttpRequest) -> HttpResponse:
+    """Cases in my scope waiting for me: reports to confirm, cases dispatched to me, work to verify."""
+    user = request.user
+    roles = user_roles(user)
+    now = timezone.now()
+    candidates = (
+        case_list(user=user, filters={"state": MOBILE_STATES})
+        .select_related("owner_user")
+        .defer("grid__boundary_wkb")[:MOBILE_LIMIT]
+    )
+    groups: dict[str, list[Row]] = {key: [] for key, _label, _actions in MOBILE_GROUPS}
+    for case in candidates:
+        actions = set(allowed_actions(user, case, roles))
+        for key, _label, wanted in MOBILE_GROUPS:
+            if actions & wanted:
+                groups[key].append(make_row(case, now))
+                break
+    return render(
+        request,
+        "web/mobile/tasks.html",
+        {
+            "groups": [
+                {"key": key, "label": label, "rows": groups[key]}
+                for key, label, _actions in MOBILE_GROUPS
+            ],
+            "total": sum(len(rows) for rows in groups.values()),
+        },
+    )
+
+
+@login_required
+@permission_required("cases.add_case", raise_exception=True)
+def mobile_report(request: HttpRequest) -> HttpResponse:
+    """The report form; mobile.js posts it to the JSON API and then uploads the photos."""
+    return render(request, "web/mobile/report.html", {"api_root": "/api/v1/"})
+
+
+@_cases_view
+def mobile_case(request: HttpRequest, number: str) -> HttpResponse:
+    """A case on the phone: confirm it, handle it (result and after photo) or verify it."""
+    return _case_page(request, number, mobile=True)
