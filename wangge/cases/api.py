@@ -38,14 +38,8 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
     return serializer.validated_data
 
 
-def case_detail(case: Case, user: Any) -> dict[str, Any]:
-    case = (
-        Case.objects.select_related("category__parent", "grid", "owner_department", "owner_user")
-        .prefetch_related(
-            Prefetch("events", queryset=CaseEvent.objects.select_related("actor")), "photos"
-        )
-        .get(pk=case.pk)
-    )
+def _annotate(case: Case, user: Any) -> Case:
+    """Attach what the user may do next and the likely duplicates (open cases only)."""
     case.allowed_actions = [a.value for a in allowed_actions(user, case, user_roles(user))]
     case.duplicate_numbers = (
         [
@@ -61,7 +55,18 @@ def case_detail(case: Case, user: Any) -> dict[str, Any]:
         if case.lng is not None and case.state in {"checking", "reported", "accepted"}
         else []
     )
-    return serializers.CaseDetailOut(case).data
+    return case
+
+
+def case_detail(case: Case, user: Any) -> dict[str, Any]:
+    case = (
+        Case.objects.select_related("category__parent", "grid", "owner_department", "owner_user")
+        .prefetch_related(
+            Prefetch("events", queryset=CaseEvent.objects.select_related("actor")), "photos"
+        )
+        .get(pk=case.pk)
+    )
+    return serializers.CaseDetailOut(_annotate(case, user)).data
 
 
 class CategoryListApi(APIView):
@@ -111,7 +116,7 @@ class CaseListCreateApi(APIView):
         operation_id="cases_create",
         parameters=[IDEMPOTENCY_KEY],
         request=serializers.CaseIn,
-        responses={201: serializers.CaseDetailOut, 200: serializers.CaseDetailOut},
+        responses={201: serializers.CaseCreatedOut, 200: serializers.CaseCreatedOut},
         summary="Report a case (located to its grid at intake)",
     )
     def post(self, request: Request) -> Response:
@@ -133,7 +138,8 @@ class CaseListCreateApi(APIView):
             idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
         )
         case, created = case_create(intake=intake, actor=request.user)
-        return Response(case_detail(case, request.user), status=201 if created else 200)
+        body = serializers.CaseCreatedOut(_annotate(case, request.user)).data
+        return Response(body, status=201 if created else 200)
 
 
 class CaseDetailApi(APIView):

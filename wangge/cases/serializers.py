@@ -155,7 +155,7 @@ class PhotoIn(serializers.Serializer):
 
 class CaseOut(serializers.ModelSerializer):
     category = CategoryOut()
-    grid_code = serializers.CharField(source="grid.code", default=None, allow_null=True)
+    grid_code = serializers.SerializerMethodField()
     owner_department = serializers.CharField(
         source="owner_department.code", default=None, allow_null=True
     )
@@ -204,6 +204,10 @@ class CaseOut(serializers.ModelSerializer):
             "closed_at",
         ]
 
+    def get_grid_code(self, case: Case) -> str | None:
+        # A located case's region code is its grid's code: no need to load the grid.
+        return case.region_code if case.grid_id else None
+
     def get_light(self, case: Case) -> str | None:
         light = sla.traffic_light(case, timezone.now())
         return light.value if light else None
@@ -217,6 +221,17 @@ class CaseDetailOut(CaseOut):
 
     class Meta(CaseOut.Meta):
         fields = [*CaseOut.Meta.fields, "timeline", "photos", "allowed_actions", "duplicates"]
+
+
+class CaseCreatedOut(CaseOut):
+    """The answer to a report: the case as stored, what the reporter may do next, and likely
+    duplicates; the timeline is one event and is left to the detail endpoint."""
+
+    allowed_actions = serializers.ListField(child=serializers.CharField())
+    duplicates = serializers.ListField(child=serializers.CharField(), source="duplicate_numbers")
+
+    class Meta(CaseOut.Meta):
+        fields = [*CaseOut.Meta.fields, "allowed_actions", "duplicates"]
 
 
 class CasePageOut(serializers.Serializer):

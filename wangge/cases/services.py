@@ -10,7 +10,7 @@ from typing import Any
 
 import h3
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from wangge.core.errors import (
 from wangge.core.models import Department, User
 from wangge.core.roles import user_roles
 from wangge.regions import locate
-from wangge.regions.models import Grid, Region
+from wangge.regions.models import Region
 
 S = Case.State
 H3_RESOLUTION = 10  # cells of ≈ 66 m edge: a 50 m duplicate search looks at a cell and its ring
@@ -124,7 +124,6 @@ def _create(intake: Intake, actor: User | None) -> Case:
     else:
         state, stage = S.REPORTED, Stage.ACCEPT
     case = Case(
-        number=_next_number(region_code[:6], now),
         source=intake.source,
         category=intake.category,
         condition=intake.condition,
@@ -133,7 +132,7 @@ def _create(intake: Intake, actor: User | None) -> Case:
         lng=intake.lng,
         lat=intake.lat,
         h3_cell=h3.latlng_to_cell(intake.lat, intake.lng, H3_RESOLUTION) if grid else "",
-        grid=grid,
+        grid_id=grid.id if grid else None,
         region_code=region_code,
         area_grade=intake.area_grade,
         reporter=actor if actor is not None and actor.pk else None,
@@ -150,6 +149,8 @@ def _create(intake: Intake, actor: User | None) -> Case:
     if intake.reporter_phone:
         _seal_phone(case, intake.reporter_phone)
     case.stage_deadline, case.stage_unit = sla.stage_deadline(case, stage, now)
+    # Numbered last: the sequence row stays locked until commit, so hold it as briefly as possible.
+    case.number = _next_number(region_code[:6], now)
     case.save(force_insert=True)
     payload = {"source": intake.source, "grid": grid.code if grid else None}
     if intake.self_handle:
@@ -167,7 +168,7 @@ def _seal_phone(case: Case, phone: str) -> None:
     case.reporter_phone_masked = sealed.masked
 
 
-def _locate(intake: Intake) -> tuple[Grid | None, str]:
+def _locate(intake: Intake) -> tuple[locate.GridRef | None, str]:
     """The grid of the report's point; the district when only an address is given."""
     if intake.lng is not None and intake.lat is not None:
         ref = locate.grid_at(intake.lng, intake.lat, locate.DEFAULT_LAYER)
@@ -181,7 +182,7 @@ def _locate(intake: Intake) -> tuple[Grid | None, str]:
                     ]
                 },
             )
-        return Grid.objects.get(pk=ref.id), ref.code
+        return ref, ref.code
     if not intake.address.strip():
         raise InvalidInputError(
             _("Give a location or an address."),
@@ -199,12 +200,17 @@ def _locate(intake: Intake) -> tuple[Grid | None, str]:
 
 
 def _next_number(district_code: str, now: datetime) -> str:
+    """The next case number of the district and year, in one statement (upsert … RETURNING)."""
     year = timezone.localtime(now).year
-    sequence, _created = CaseNumberSequence.objects.get_or_create(
-        district_code=district_code, year=year
-    )
-    CaseNumberSequence.objects.filter(pk=sequence.pk).update(last=F("last") + 1)
-    last = CaseNumberSequence.objects.values_list("last", flat=True).get(pk=sequence.pk)
+    table = CaseNumberSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (district_code, year, last) VALUES (%s, %s, 1) "  # noqa: S608 — table name from the model
+            f"ON CONFLICT (district_code, year) DO UPDATE SET last = {table}.last + 1 "
+            "RETURNING last",
+            [district_code, year],
+        )
+        (last,) = cursor.fetchone()
     return f"{district_code}-{year}-{last:06d}"
 
 
