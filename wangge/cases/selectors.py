@@ -19,10 +19,12 @@ DUPLICATE_WINDOW = timedelta(hours=72)
 
 
 def case_list(*, user: User, filters: dict | None = None) -> QuerySet[Case]:
-    """Cases inside the user's scope, plus those dispatched to the user or the user's department."""
+    """Cases inside the user's scope, plus those the user reported or that were dispatched to the
+    user or the user's department."""
     visible = scope_q(user, "region_code")
     if user.is_authenticated:
-        visible |= Q(owner_user=user)
+        # Reporters follow their own reports, even from outside their grids.
+        visible |= Q(owner_user=user) | Q(reporter=user)
         if user.department_id is not None:
             visible |= Q(owner_department_id=user.department_id)
     cases = Case.objects.filter(visible).select_related("category", "grid", "owner_department")

@@ -634,7 +634,7 @@ def _supervise(case: Case, actor: User, data: dict[str, Any], now: datetime) -> 
 
 def _merge(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
     master_number = str(data.get("into", ""))
-    master = Case.objects.filter(number=master_number).exclude(pk=case.pk).first()
+    master = case_list(user=actor).filter(number=master_number).exclude(pk=case.pk).first()
     if master is None or master.state in {S.VOIDED, S.ARCHIVED} or master.merged_into_id:
         raise InvalidInputError(
             _("No open case to merge into."), {"into": [_("Give the number of the master case.")]}

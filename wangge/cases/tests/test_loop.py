@@ -314,3 +314,20 @@ def test_a_department_member_without_a_region_scope_works_on_cases_sent_to_the_d
         act(case, "acknowledge", lineman)  # not dispatched to the department yet: invisible
     act(case, "dispatch", cast.commander, department="gongdian")
     assert act(case, "acknowledge", lineman).state == S.ACKNOWLEDGED
+
+
+def test_a_reporter_follows_a_report_made_outside_their_grid(cast):
+    from wangge.cases.selectors import case_list
+
+    case = report(cast.grid_worker_b)  # at a point in grid A
+    assert case_list(user=cast.grid_worker_b).filter(pk=case.pk).exists()
+    with pytest.raises(NotFoundError):  # following is not acting: no action outside one's area
+        act(case, "confirm", cast.grid_worker_b)
+
+
+def test_merging_into_a_case_outside_ones_scope_is_refused(cast):
+    theirs = report(cast.grid_worker_b, at=(116.39, 39.87))
+    mine = report(cast.grid_worker_a)
+    street_dispatcher = cast.street_dispatcher  # scope 110102001: not the east street
+    with pytest.raises(InvalidInputError):
+        act(mine, "merge", street_dispatcher, into=theirs.number)
