@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from wangge.core import workcalendar
@@ -22,6 +23,13 @@ def _fresh_locate_index():
     yield
     locate.invalidate()
     workcalendar.invalidate(forget_warnings=True)
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Services called directly speak English in tests; requests still pick their language."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

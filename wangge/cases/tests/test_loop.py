@@ -322,7 +322,7 @@ def test_a_reporter_follows_a_report_made_outside_their_grid(cast):
     case = report(cast.grid_worker_b)  # at a point in grid A
     assert case_list(user=cast.grid_worker_b).filter(pk=case.pk).exists()
     with pytest.raises(NotFoundError):  # following is not acting: no action outside one's area
-        act(case, "confirm", cast.grid_worker_b)
+        act(case, "escalate", cast.grid_worker_b, reason="需要上级协调")
 
 
 def test_merging_into_a_case_outside_ones_scope_is_refused(cast):

@@ -147,7 +147,7 @@ def test_administrators_see_the_warning_on_the_calendar_pages(client):
     CalendarYear.objects.create(year=2027, complete=False)
     CalendarDay.objects.create(date=date(2027, 1, 1), kind="holiday", name="元旦")
     for name in ("core_calendarday", "core_calendaryear", "core_officeperiod"):
-        page = client.get(reverse(f"admin:{name}_changelist"))
+        page = client.get(reverse(f"admin:{name}_changelist"), HTTP_ACCEPT_LANGUAGE="en")
         assert page.status_code == 200
         assert "No official holiday schedule has been entered for 2027" in page.content.decode()
     years = client.get(reverse("admin:core_calendaryear_changelist"))

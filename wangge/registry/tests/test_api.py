@@ -329,6 +329,7 @@ def test_organizations_check_the_credit_code_and_seal_the_phone(cast):
 @pytest.mark.django_db
 def test_components_carry_the_standard_attributes(cast):
     admin = client_for(cast.admin)
+    admin.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     body = {
         "component_id": "11010201001000123",
         "name": "供水井盖",

@@ -178,6 +178,7 @@ def test_registering_into_another_grids_house_is_a_field_error(cast, sides):
             "residency_type": "registered",
         },
         format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert response.status_code == 400
