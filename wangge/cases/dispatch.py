@@ -12,17 +12,25 @@ def suggest_department(case: Case) -> Department | None:
     """The department of the most specific matching rule, or None when no rule matches.
 
     Specific means: the longest region prefix containing the case, then a rule for the case's
-    category over a rule for every category, then the lower priority number.
+    own category over one for its big class (大类) over one for every category, then the lower
+    priority number.
     """
     prefixes = {case.region_code[:length] for length in (6, 9, 12, 15)}
+    parent_id = case.category.parent_id
     rules = ResponsibilityRule.objects.filter(
-        Q(category_id=case.category_id) | Q(category__isnull=True),
+        Q(category_id=case.category_id) | Q(category_id=parent_id) | Q(category__isnull=True),
         region_code__in=prefixes,
         department__active=True,
     ).select_related("department")
+
+    def specificity(rule: ResponsibilityRule) -> int:
+        if rule.category_id == case.category_id:
+            return 0
+        return 1 if rule.category_id is not None else 2
+
     best = min(
         rules,
-        key=lambda r: (-len(r.region_code), r.category_id is None, r.priority),
+        key=lambda r: (-len(r.region_code), specificity(r), r.priority),
         default=None,
     )
     return best.department if best else None

@@ -80,7 +80,7 @@ RULES: dict[Action, Rule] = {
     Action.DENY_EXTENSION: Rule(WITH_OWNER, DISPATCHERS, needs_reason=True),
     Action.VERIFY: Rule(frozenset({S.HANDLED}), CENTER | FIELD),
     Action.EVALUATE: Rule(frozenset({S.CLOSED}), CENTER | FIELD),
-    Action.ARCHIVE: Rule(frozenset({S.CLOSED, S.EVALUATED, S.VOIDED}), CENTER),
+    Action.ARCHIVE: Rule(frozenset({S.CLOSED, S.EVALUATED}), CENTER),
     Action.SUSPEND: Rule(OPEN_STATES - {S.HANDLED}, CENTER, needs_reason=True),
     Action.RESUME: Rule(OPEN_STATES, CENTER),
     Action.ESCALATE: Rule(

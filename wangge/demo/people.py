@@ -61,4 +61,8 @@ def demo_users_ensure(district_code: str) -> list[DemoLogin]:
             user.groups.set([Group.objects.get(name=role.value)])
             token, _created = Token.objects.get_or_create(user=user)
             logins.append(DemoLogin(user.username, role.value, scope_code, scope_name, token.key))
+    # Department handlers (wangge.demo.departments), once demo_data has created them.
+    from wangge.demo.departments import featured_logins
+
+    logins += featured_logins(district_code)
     return logins

@@ -331,3 +331,18 @@ def test_merging_into_a_case_outside_ones_scope_is_refused(cast):
     street_dispatcher = cast.street_dispatcher  # scope 110102001: not the east street
     with pytest.raises(InvalidInputError):
         act(mine, "merge", street_dispatcher, into=theirs.number)
+
+
+def test_a_rule_for_the_big_class_suggests_the_department(cast):
+    from wangge.cases.dispatch import suggest_department
+    from wangge.cases.models import ResponsibilityRule
+
+    item = category("T0004")
+    big_rule_dept = department("huanwei")
+    ResponsibilityRule.objects.create(
+        category=item.parent, region_code="110102", department=big_rule_dept
+    )
+    case = report(cast.grid_worker_a, cat=item)
+    assert suggest_department(case) == big_rule_dept
+    own = department("yuanlin", rule_for=item)
+    assert suggest_department(case) == own

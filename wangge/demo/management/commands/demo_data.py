@@ -6,6 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from wangge.cases.models import Case
+from wangge.demo.cases import DEFAULT_COUNT, GenerationReport, generate_cases
+from wangge.demo.departments import departments_ensure
 from wangge.demo.people import demo_users_ensure
 from wangge.demo.territory import DISTRICTS, build_territory
 from wangge.regions.models import Grid, Region
@@ -17,13 +20,22 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 class Command(BaseCommand):
     help = (
         "Build the deterministic demo district: its real outline, streets and communities, "
-        "synthetic borders and grids, and one user per role. Run again, it reuses what is there."
+        "synthetic borders and grids, one user per role, the professional departments with their "
+        "responsibility matrix and handlers, and a year of cases. Run again, it reuses what is there."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--district", default="110102", choices=sorted(DISTRICTS))
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--force", action="store_true", help="rebuild the territory")
+        parser.add_argument(
+            "--cases",
+            type=int,
+            default=DEFAULT_COUNT,
+            metavar="N",
+            help=f"cases to generate when the district has none yet (default {DEFAULT_COUNT:,})",
+        )
+        parser.add_argument("--no-cases", action="store_true", help="generate no cases")
 
     def handle(self, *args: Any, **options: Any) -> None:
         code = options["district"]
@@ -37,7 +49,37 @@ class Command(BaseCommand):
         else:
             self._load_territory(code, options["seed"])
         demo_users_ensure(code)
+        departments = departments_ensure(code)
+        self.stdout.write(
+            f"Departments: {departments.departments}, handlers: {departments.handlers}, "
+            f"responsibility rules: {departments.rules} ({departments.created_rules} new)"
+        )
         self._summary(code, time.monotonic() - started)
+        if options["no_cases"] or options["cases"] <= 0:
+            return
+        existing = Case.objects.filter(region_code__startswith=code).count()
+        if existing:
+            self.stdout.write(f"District {code} has {existing:,} cases already: generating none.")
+            return
+        self._generate(code, options["cases"], options["seed"], options["verbosity"])
+
+    def _generate(self, code: str, count: int, seed: int, verbosity: int) -> None:
+        self.stdout.write(f"Generating {count:,} cases of the last year for {code} …")
+        report = GenerationReport()
+        generate_cases(
+            code,
+            count=count,
+            seed=seed,
+            report=report,
+            progress=lambda message: self.stdout.write(f"  {message}") if verbosity > 1 else None,
+        )
+        states = ", ".join(f"{n:,} {state}" for state, n in sorted(report.by_state.items()))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Cases: {report.cases:,} with {report.events:,} events "
+                f"({report.open_cases:,} open; {states}) in {report.seconds:.1f} s"
+            )
+        )
 
     def _load_territory(self, code: str, seed: int) -> None:
         self.stdout.write(f"Generating the territory of {code} …")
