@@ -19,6 +19,9 @@ class CasesConfig(AppConfig):
     label = "cases"
     verbose_name = _("Cases")
 
+    # Sealed personal numbers: key rotation and rehashing (pii_reencrypt, pii_rehash) walk these.
+    pii_columns = (("Case", "reporter_phone_token", "reporter_phone_hash", "phone"),)
+
     # What each role may do is decided per action by cases.workflow; these permissions open the
     # case pages and API, and the configuration tables in the admin.
     role_permissions = {
