@@ -55,7 +55,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -382,7 +382,7 @@ def load_history(
         Category.objects.filter(active=True, parent__isnull=False).values_list("pk", flat=True)
     )
     rng = np.random.default_rng(seed + 1)
-    now = datetime.now().astimezone()
+    now = datetime.now(UTC)
     ages = rng.uniform(4 * 86400, 365 * 86400, n)
     picks = rng.integers(0, len(categories), n)
     columns = list(case_columns(_data(points[0], fixtures), "", now))
@@ -774,7 +774,7 @@ def raw_prepare(conninfo: str, points: list[dict[str, Any]], fixtures: dict[str,
     import psycopg
     from psycopg import sql
 
-    now = datetime.now().astimezone()
+    now = datetime.now(UTC)
     columns = list(case_columns(_data(points[0], fixtures), "", now))
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_rows (LIKE cases_case INCLUDING DEFAULTS)")
@@ -883,7 +883,7 @@ def bench_psycopg(
     import psycopg
     from psycopg import sql
 
-    now = datetime.now().astimezone()
+    now = datetime.now(UTC)
     columns = list(case_columns(_data(points[0], fixtures), "", now))
     insert = sql.SQL("INSERT INTO cases_case ({}) VALUES ({})").format(
         sql.SQL(", ").join(map(sql.Identifier, columns)),
@@ -907,9 +907,7 @@ def bench_psycopg(
                 if t0 >= t_end:
                     break
                 n = next(next_row)
-                values = case_columns(
-                    data[n % len(data)], f"Q{n}", datetime.now().astimezone()
-                ).values()
+                values = case_columns(data[n % len(data)], f"Q{n}", datetime.now(UTC)).values()
                 try:
                     cur.execute(insert, tuple(values), prepare=True)
                 except psycopg.Error as exc:
@@ -1195,7 +1193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         points = sample_points(fixtures["bbox"], 20_000, args.seed)
         load_history(conninfo, points, fixtures, args.history, args.seed)
         analyze()
-        columns = set(case_columns(_data(points[0], fixtures), "", datetime.now().astimezone()))
+        columns = set(case_columns(_data(points[0], fixtures), "", datetime.now(UTC)))
         concrete = {f.attname for f in Case._meta.concrete_fields} - {"id"}
         report.check(
             "bare and raw rows write every column of Case",
