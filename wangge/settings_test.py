@@ -25,6 +25,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 — WhiteNoise warn
 # Live-server threads open their own connections; with persistent ones the test database could not
 # be dropped at the end of the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Two suites running at once on one PostgreSQL server each need their own test database.
+if os.environ.get("WANGGE_TEST_DB_NAME"):
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["WANGGE_TEST_DB_NAME"]  # noqa: F405
 
 # Background tasks run at once, in the caller's thread.
 HUEY = {**HUEY, "immediate": True}  # noqa: F405
