@@ -255,6 +255,8 @@ def production_env(url: str, var_dir: Path) -> dict[str, str]:
             "WANGGE_DATABASE_URL": url,
             "WANGGE_DB_CONN_MAX_AGE": "600",
             "WANGGE_ALLOWED_HOSTS": "127.0.0.1",
+            # Plain HTTP on loopback: production would sit behind TLS (docs/operations.md).
+            "WANGGE_SSL_REDIRECT": "0",
             "WANGGE_VAR_DIR": str(var_dir),
             "WANGGE_LOG_LEVEL": "WARNING",
         }

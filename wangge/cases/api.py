@@ -20,6 +20,9 @@ from wangge.cases.services import Intake, case_act, case_create
 from wangge.cases.workflow import allowed_actions
 from wangge.core.roles import user_roles
 
+# A case still being accepted may be merged into an earlier report of the same problem.
+DUPLICATE_STATES = frozenset({"checking", "reported", "accepted"})
+
 CanViewCases = model_permission("cases.view_case")
 CanReport = model_permission("cases.add_case")
 
@@ -41,21 +44,20 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
 def _annotate(case: Case, user: Any) -> Case:
     """Attach what the user may do next and the likely duplicates (open cases only)."""
     case.allowed_actions = [a.value for a in allowed_actions(user, case, user_roles(user))]
-    case.duplicate_numbers = (
-        [
-            c.number
-            for c in selectors.duplicate_candidates(
-                category_id=case.category_id,
-                lng=case.lng,
-                lat=case.lat,
-                at=case.created_at,
-                exclude=case.pk,
-            )
-        ]
-        if case.lng is not None and case.state in {"checking", "reported", "accepted"}
-        else []
-    )
+    case.duplicate_numbers = _duplicates(case)
     return case
+
+
+def _duplicates(case: Case) -> list[str]:
+    if case.lng is None or case.lat is None or case.state not in DUPLICATE_STATES:
+        return []
+    return selectors.duplicate_numbers(
+        category_id=case.category_id,
+        lng=case.lng,
+        lat=case.lat,
+        at=case.created_at,
+        exclude=case.pk,
+    )
 
 
 def case_detail(case: Case, user: Any) -> dict[str, Any]:
@@ -138,7 +140,13 @@ class CaseListCreateApi(APIView):
             idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
         )
         case, created = case_create(intake=intake, actor=request.user)
-        body = serializers.CaseCreatedOut(_annotate(case, request.user)).data
+        body = serializers.case_created_body(
+            case,
+            allowed_actions=[
+                a.value for a in allowed_actions(request.user, case, user_roles(request.user))
+            ],
+            duplicates=_duplicates(case),
+        )
         return Response(body, status=201 if created else 200)
 
 

@@ -8,8 +8,9 @@ import h3
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from wangge.cases.models import Case
+from wangge.cases.models import Case, Category
 from wangge.cases.workflow import OPEN_STATES
+from wangge.core.configcache import ConfigCache
 from wangge.core.errors import NotFoundError
 from wangge.core.models import User
 from wangge.core.scope import scope_q
@@ -46,6 +47,28 @@ def case_list(*, user: User, filters: dict | None = None) -> QuerySet[Case]:
     return cases.order_by("-is_overdue", "stage_deadline", "-created_at")
 
 
+def reportable_category(category_id: int) -> Category | None:
+    """The active small class (小类) with this id, which a report may name; None if there is none.
+
+    Read on every intake, so kept per process (``WANGGE_CONFIG_RECHECK_SECONDS``). The instance is
+    shared: read it, never change it.
+    """
+    return _reportable.get(category_id)
+
+
+def _load_reportable(category_id: int) -> Category | None:
+    return (
+        Category.objects.filter(pk=category_id, active=True, parent__isnull=False)
+        .select_related("parent")
+        .first()
+    )
+
+
+_reportable = ConfigCache(
+    _load_reportable, models=["cases.Category"], recheck_setting="WANGGE_CONFIG_RECHECK_SECONDS"
+)
+
+
 def access_case_for_user(*, user: User, number: str) -> Case:
     case = case_list(user=user).filter(number=number).first()
     if case is None:
@@ -62,9 +85,32 @@ def duplicate_candidates(
     exclude: int | None = None,
 ) -> list[Case]:
     """Open cases of the same category within 50 m and 72 hours: probably the same problem."""
+    nearby = _nearby(category_id=category_id, lng=lng, lat=lat, at=at, exclude=exclude)
+    return [case for case in nearby if _within_radius(lat, lng, case.lat, case.lng)]
+
+
+def duplicate_numbers(
+    *,
+    category_id: int,
+    lng: float,
+    lat: float,
+    at: datetime | None = None,
+    exclude: int | None = None,
+) -> list[str]:
+    """The numbers of ``duplicate_candidates``, without loading whole cases (intake's answer)."""
+    nearby = _nearby(category_id=category_id, lng=lng, lat=lat, at=at, exclude=exclude)
+    return [
+        number
+        for number, case_lat, case_lng in nearby.values_list("number", "lat", "lng")
+        if _within_radius(lat, lng, case_lat, case_lng)
+    ]
+
+
+def _nearby(
+    *, category_id: int, lng: float, lat: float, at: datetime | None, exclude: int | None
+) -> QuerySet[Case]:
     at = at or timezone.now()
-    origin = h3.latlng_to_cell(lat, lng, 10)
-    cells = h3.grid_disk(origin, 1)
+    cells = h3.grid_disk(h3.latlng_to_cell(lat, lng, 10), 1)
     nearby = Case.objects.filter(
         category_id=category_id,
         h3_cell__in=cells,
@@ -74,10 +120,13 @@ def duplicate_candidates(
     )
     if exclude is not None:
         nearby = nearby.exclude(pk=exclude)
-    return [
-        case
-        for case in nearby.order_by("created_at")
-        if case.lat is not None
-        and h3.great_circle_distance((lat, lng), (case.lat, case.lng), unit="m")
-        <= DUPLICATE_RADIUS_M
-    ]
+    return nearby.order_by("created_at")
+
+
+def _within_radius(
+    lat: float, lng: float, other_lat: float | None, other_lng: float | None
+) -> bool:
+    if other_lat is None or other_lng is None:
+        return False
+    distance = h3.great_circle_distance((lat, lng), (other_lat, other_lng), unit="m")
+    return distance <= DUPLICATE_RADIUS_M

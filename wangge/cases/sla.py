@@ -9,6 +9,7 @@ from enum import StrEnum
 from django.db.models import Q
 
 from wangge.cases.models import Case, TimeLimit
+from wangge.core.configcache import ConfigCache
 from wangge.core.workcalendar import current_calendar
 from wangge.lib.calendar import TimeUnit
 
@@ -25,6 +26,11 @@ def time_limit_for(
     *, category_id: int, condition: str, area_grade: str, stage: str
 ) -> TimeLimit | None:
     """The most specific time limit: the category's own over the default, exact condition over any."""
+    return _time_limits.get((category_id, condition, area_grade, stage))
+
+
+def _load_time_limit(key: tuple[int, str, str, str]) -> TimeLimit | None:
+    category_id, condition, area_grade, stage = key
     candidates = TimeLimit.objects.filter(
         Q(category_id=category_id) | Q(category__isnull=True),
         condition__in={condition, ""},
@@ -36,6 +42,12 @@ def time_limit_for(
         key=lambda limit: (limit.category_id is None, limit.condition != condition),
         default=None,
     )
+
+
+# Read on every intake and transition; changed in the admin a few times a year.
+_time_limits = ConfigCache(
+    _load_time_limit, models=["cases.TimeLimit"], recheck_setting="WANGGE_CONFIG_RECHECK_SECONDS"
+)
 
 
 def stage_deadline(case: Case, stage: str, start: datetime) -> tuple[datetime | None, str]:

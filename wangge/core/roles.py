@@ -9,12 +9,17 @@ above it.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from wangge.core.configcache import ConfigCache
 
 logger = logging.getLogger(__name__)
 
@@ -63,5 +68,48 @@ def sync_role_groups(sender: Any = None, **kwargs: Any) -> None:
         group.permissions.set(permissions)
 
 
+@dataclass(frozen=True)
+class Access:
+    """What a user is: role names, and every permission ("app_label.codename") he holds."""
+
+    roles: frozenset[str]
+    permissions: frozenset[str]
+
+
+def _load_access(key: tuple[int, bool]) -> Access:
+    user_id, is_superuser = key
+    roles = frozenset(Group.objects.filter(user=user_id).values_list("name", flat=True))
+    permissions = Permission.objects.all()
+    if not is_superuser:
+        permissions = permissions.filter(Q(group__user=user_id) | Q(user=user_id))
+    names = permissions.values_list("content_type__app_label", "codename").distinct()
+    return Access(roles, frozenset(f"{app}.{codename}" for app, codename in names))
+
+
+# Token authentication gives every request a fresh user object, so Django's per-object permission
+# cache never helps; this one lives for the process and forgets on any role or grant change.
+_access = ConfigCache(
+    _load_access,
+    models=["auth.Group", "auth.Permission"],
+    m2m=["core.User_groups", "core.User_user_permissions", "auth.Group_permissions"],
+    recheck_setting="WANGGE_ACCESS_RECHECK_SECONDS",
+)
+
+
+def user_access(user: Any) -> Access:
+    if not user.is_authenticated or not user.is_active:
+        return Access(frozenset(), frozenset())
+    return _access.get((user.pk, user.is_superuser))
+
+
 def user_roles(user: Any) -> set[str]:
-    return set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+    return set(user_access(user).roles)
+
+
+class CachedPermissionBackend(ModelBackend):
+    """Django's model backend with the user's permissions read through ``user_access``."""
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        if obj is not None or user_obj.is_anonymous:
+            return set()
+        return user_access(user_obj).permissions  # type: ignore[return-value]  # read-only use
