@@ -24,6 +24,11 @@ urlpatterns = [
     path("cases/<str:number>/", cases.CaseDetailApi.as_view(), name="case"),
     path("cases/<str:number>/actions/", cases.CaseActionApi.as_view(), name="case-actions"),
     path("cases/<str:number>/photos/", cases.CasePhotoApi.as_view(), name="case-photos"),
+    path(
+        "cases/<str:number>/photos/<int:photo_id>/",
+        cases.CasePhotoFileApi.as_view(),
+        name="case-photo-file",
+    ),
     path("territory/import/", regions.TerritoryImportApi.as_view(), name="territory-import"),
 ]
 

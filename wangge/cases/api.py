@@ -5,19 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, Q
+from django.http import FileResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wangge.api.permissions import model_permission
 from wangge.cases import selectors, serializers
-from wangge.cases.models import Case, CaseEvent, Category
-from wangge.cases.photos import case_photo_add
+from wangge.cases.models import Case, CaseEvent, CasePhoto, Category
+from wangge.cases.photos import case_photo_add, prepare_photo
 from wangge.cases.services import Intake, case_act, case_create
 from wangge.cases.workflow import allowed_actions
+from wangge.core.errors import NotFoundError
 from wangge.core.roles import user_roles
 
 # A case still being accepted may be merged into an earlier report of the same problem.
@@ -60,7 +63,7 @@ def _duplicates(case: Case) -> list[str]:
     )
 
 
-def case_detail(case: Case, user: Any) -> dict[str, Any]:
+def case_detail(case: Case, user: Any, request: Request | None = None) -> dict[str, Any]:
     case = (
         Case.objects.select_related("category__parent", "grid", "owner_department", "owner_user")
         .prefetch_related(
@@ -68,7 +71,7 @@ def case_detail(case: Case, user: Any) -> dict[str, Any]:
         )
         .get(pk=case.pk)
     )
-    return serializers.CaseDetailOut(_annotate(case, user)).data
+    return serializers.CaseDetailOut(_annotate(case, user), context={"request": request}).data
 
 
 class CategoryListApi(APIView):
@@ -156,15 +159,19 @@ class CaseDetailApi(APIView):
     @extend_schema(operation_id="cases_retrieve", responses=serializers.CaseDetailOut)
     def get(self, request: Request, number: str) -> Response:
         case = selectors.access_case_for_user(user=request.user, number=number)
-        return Response(case_detail(case, request.user))
+        return Response(case_detail(case, request.user, request))
 
 
 class CaseActionApi(APIView):
     permission_classes = [CanViewCases]
+    parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(
         operation_id="cases_act",
-        request=serializers.ActionIn,
+        request={
+            "application/json": serializers.ActionIn,
+            "multipart/form-data": serializers.ActionIn,
+        },
         responses={200: serializers.CaseDetailOut, 409: OpenApiTypes.OBJECT},
         summary="Take one workflow action: dispatch, acknowledge, handle, verify, …",
     )
@@ -172,10 +179,19 @@ class CaseActionApi(APIView):
         data = dict(_valid(serializers.ActionIn, request.data))
         action = data.pop("action")
         version = data.pop("version", None)
+        photos = [
+            prepare_photo(kind=CasePhoto.Kind.AFTER, stream=upload)
+            for upload in data.pop("photos", [])
+        ]
         case = case_act(
-            number=number, action=action, actor=request.user, data=data, expected_version=version
+            number=number,
+            action=action,
+            actor=request.user,
+            data=data,
+            expected_version=version,
+            photos=photos,
         )
-        return Response(case_detail(case, request.user))
+        return Response(case_detail(case, request.user, request))
 
 
 class CasePhotoApi(APIView):
@@ -195,3 +211,25 @@ class CasePhotoApi(APIView):
             case=case, kind=data["kind"], stream=data["photo"], actor=request.user
         )
         return Response(serializers.PhotoOut(photo, context={"request": request}).data, status=201)
+
+
+class CasePhotoFileApi(APIView):
+    """The image of one photo, for users who may see the case (photos are not public files)."""
+
+    permission_classes = [CanViewCases]
+
+    @extend_schema(
+        operation_id="cases_photo_file",
+        responses={(200, "image/*"): OpenApiTypes.BINARY},
+        summary="Download a photo of a case",
+    )
+    def get(self, request: Request, number: str, photo_id: int) -> FileResponse:
+        case = selectors.access_case_for_user(user=request.user, number=number)
+        photo = CasePhoto.objects.filter(case=case, pk=photo_id).first()
+        if photo is None:
+            raise NotFoundError(
+                _("No photo %(id)s of case %(number)s.") % {"id": photo_id, "number": number}
+            )
+        response = FileResponse(photo.image.open("rb"), content_type=photo.content_type)
+        response["Cache-Control"] = "private, max-age=86400"
+        return response

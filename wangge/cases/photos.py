@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import IO, Any
@@ -97,26 +98,62 @@ def _degrees(value: Any, ref: str) -> float:
     return -number if ref in ("S", "W") else number
 
 
-def case_photo_add(*, case: Case, kind: str, stream: IO[bytes], actor: User | None) -> CasePhoto:
-    """Store one photo of a case (before = as reported, after = as handled)."""
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A checked, metadata-free photo, ready to be stored with a case (in the caller's transaction)."""
+
+    kind: str
+    image: CleanImage
+    sha256: str
+
+
+def prepare_photo(*, kind: str, stream: IO[bytes]) -> PreparedPhoto:
+    """Check and clean an upload before any transaction starts (decoding is the slow part)."""
     if kind not in CasePhoto.Kind.values:
         raise InvalidInputError(_("Unknown photo kind."), {"kind": [_("before or after")]})
     clean = clean_image(stream)
-    digest = hashlib.sha256(clean.content).hexdigest()
+    return PreparedPhoto(kind, clean, hashlib.sha256(clean.content).hexdigest())
+
+
+def store_photos(
+    case: Case, photos: Sequence[PreparedPhoto], actor: User | None
+) -> list[CasePhoto]:
+    """Write the files and their rows. Call inside a transaction; if it rolls back, pass what this
+    returned to ``discard_files`` (files are not transactional)."""
+    stored: list[CasePhoto] = []
+    try:
+        for prepared in photos:
+            clean = prepared.image
+            photo = CasePhoto(
+                case=case,
+                kind=prepared.kind,
+                content_type=clean.content_type,
+                width=clean.width,
+                height=clean.height,
+                sha256=prepared.sha256,
+                exif_lng=clean.gps[0] if clean.gps else None,
+                exif_lat=clean.gps[1] if clean.gps else None,
+                uploaded_by=actor if actor is not None and actor.pk else None,
+            )
+            name = f"{case.number}-{prepared.sha256[:12]}.{clean.extension}"
+            photo.image.save(name, ContentFile(clean.content), save=False)
+            stored.append(photo)
+            photo.save()
+    except BaseException:
+        discard_files(stored)
+        raise
+    return stored
+
+
+def discard_files(photos: Sequence[CasePhoto]) -> None:
+    for photo in photos:
+        if photo.image.name:
+            photo.image.storage.delete(photo.image.name)
+
+
+def case_photo_add(*, case: Case, kind: str, stream: IO[bytes], actor: User | None) -> CasePhoto:
+    """Store one photo of a case (before = as reported, after = as handled)."""
+    prepared = prepare_photo(kind=kind, stream=stream)
     with transaction.atomic():
-        photo = CasePhoto(
-            case=case,
-            kind=kind,
-            content_type=clean.content_type,
-            width=clean.width,
-            height=clean.height,
-            sha256=digest,
-            exif_lng=clean.gps[0] if clean.gps else None,
-            exif_lat=clean.gps[1] if clean.gps else None,
-            uploaded_by=actor if actor is not None and actor.pk else None,
-        )
-        photo.image.save(
-            f"{case.number}-{digest[:12]}.{clean.extension}", ContentFile(clean.content), save=False
-        )
-        photo.save()
+        (photo,) = store_photos(case, [prepared], actor)
     return photo

@@ -4,6 +4,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -136,6 +137,14 @@ class ActionIn(serializers.Serializer):
     review_date = serializers.DateField(required=False)
     into = serializers.CharField(required=False, max_length=32)
     note = serializers.CharField(required=False, max_length=500)
+    photos = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        max_length=9,
+        help_text=_(
+            "After photos sent with handle (multipart): stored with the action or not at all."
+        ),
+    )
 
 
 class EventOut(serializers.ModelSerializer):
@@ -162,11 +171,18 @@ class EventOut(serializers.ModelSerializer):
 
 
 class PhotoOut(serializers.ModelSerializer):
-    url = serializers.FileField(source="image", use_url=True)
+    url = serializers.SerializerMethodField(
+        help_text=_("Where the image is downloaded, with the same authentication.")
+    )
 
     class Meta:
         model = CasePhoto
         fields = ["id", "kind", "url", "content_type", "width", "height", "sha256", "created_at"]
+
+    def get_url(self, photo: CasePhoto) -> str:
+        path = reverse("api:case-photo-file", args=[photo.case.number, photo.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class PhotoIn(serializers.Serializer):

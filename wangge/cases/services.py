@@ -3,6 +3,7 @@ append its event, queue its notifications. Side effects (sending) happen after c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -21,10 +22,12 @@ from wangge.cases.models import (
     Case,
     CaseEvent,
     CaseNumberSequence,
+    CasePhoto,
     Category,
     IntakeKey,
     Stage,
 )
+from wangge.cases.photos import PreparedPhoto, discard_files, store_photos
 from wangge.cases.selectors import case_list
 from wangge.cases.workflow import LEVEL_ABOVE, Action, allowed_actions, refusal
 from wangge.core.errors import (
@@ -224,11 +227,14 @@ def case_act(
     actor: User,
     data: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    photos: Sequence[PreparedPhoto] = (),
 ) -> Case:
     """Take one action on a case, all or nothing.
 
     ``expected_version`` is the version the actor saw; when the case has changed since, the action
     is refused with a conflict instead of being applied to a case the actor has not seen.
+    ``photos`` (checked beforehand with ``photos.prepare_photo``) are stored with the action: the
+    handler's result and its after photos are recorded together or not at all.
     """
     data = data or {}
     try:
@@ -242,29 +248,42 @@ def case_act(
                 ]
             },
         ) from None
-    with transaction.atomic():
-        case = _case_for_actor(number, actor)
-        if expected_version is not None and case.version != expected_version:
-            raise _conflict(case)
-        roles = user_roles(actor)
-        why = refusal(actor, case, verb, roles)
-        if why is not None:
-            raise _refused(why, case, verb, actor, roles)
-        reason = str(data.get("reason", "")).strip()
-        if _needs_reason(verb, data) and len(reason) < 2:
-            raise InvalidInputError(
-                _("Give a reason."),
-                {"reason": [_("A reason is required for %(action)s.") % {"action": verb}]},
-            )
-        now = timezone.now()
-        change = HANDLERS[verb](case, actor, data, now)
-        _compare_and_set(case, change, now)
-        event = _append_event(
-            case, verb.value, case.state, change.to_state, actor, reason, change.payload, now
+    if photos and verb is not Action.HANDLE:
+        raise InvalidInputError(
+            _("Photos go with the handling result."),
+            {"photos": [_("Only the handle action takes photos.")]},
         )
-        notifications.queue_for_event(case, event, change.notify)
-        for follow_up in change.follow_ups:
-            follow_up(case, now)
+    stored: list[CasePhoto] = []
+    try:
+        with transaction.atomic():
+            case = _case_for_actor(number, actor)
+            if expected_version is not None and case.version != expected_version:
+                raise _conflict(case)
+            roles = user_roles(actor)
+            why = refusal(actor, case, verb, roles)
+            if why is not None:
+                raise _refused(why, case, verb, actor, roles)
+            reason = str(data.get("reason", "")).strip()
+            if _needs_reason(verb, data) and len(reason) < 2:
+                raise InvalidInputError(
+                    _("Give a reason."),
+                    {"reason": [_("A reason is required for %(action)s.") % {"action": verb}]},
+                )
+            now = timezone.now()
+            change = HANDLERS[verb](case, actor, data, now)
+            _compare_and_set(case, change, now)
+            stored = store_photos(case, photos, actor)
+            if stored:
+                change.payload["photos"] = [photo.pk for photo in stored]
+            event = _append_event(
+                case, verb.value, case.state, change.to_state, actor, reason, change.payload, now
+            )
+            notifications.queue_for_event(case, event, change.notify)
+            for follow_up in change.follow_ups:
+                follow_up(case, now)
+    except BaseException:
+        discard_files(stored)
+        raise
     case.refresh_from_db()
     return case
 

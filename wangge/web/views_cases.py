@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy
 
 from wangge.cases.dispatch import suggest_department
 from wangge.cases.models import Case, CaseEvent, CasePhoto, Category, TimeUnitChoice
-from wangge.cases.photos import case_photo_add
+from wangge.cases.photos import case_photo_add, prepare_photo
 from wangge.cases.selectors import access_case_for_user, case_list, duplicate_candidates
 from wangge.cases.services import case_act
 from wangge.cases.sla import Light, traffic_light
@@ -464,26 +464,15 @@ def _action_data(post: Any, action: str) -> dict[str, str]:
 
 
 def _take_action(request: HttpRequest, case: Case, action: str) -> Case:
-    updated = case_act(
+    uploads = request.FILES.getlist("photo") if action == Action.HANDLE else []
+    return case_act(
         number=case.number,
         action=action,
         actor=request.user,
         data=_action_data(request.POST, action),
         expected_version=_int_or_none(request.POST.get("version")),
+        photos=[prepare_photo(kind=CasePhoto.Kind.AFTER, stream=upload) for upload in uploads],
     )
-    photo = request.FILES.get("photo")
-    if photo is not None and action == Action.HANDLE:
-        try:
-            case_photo_add(
-                case=updated, kind=CasePhoto.Kind.AFTER, stream=photo, actor=request.user
-            )
-        except InvalidInputError as exc:
-            messages.warning(
-                request,
-                _("The case was updated, but the photo was not stored: %(error)s")
-                % {"error": exc.message},
-            )
-    return updated
 
 
 def _add_photo(request: HttpRequest, case: Case) -> None:
