@@ -23,6 +23,11 @@ urlpatterns = [
     path("cases/", cases.CaseListCreateApi.as_view(), name="cases"),
     path("cases/<str:number>/", cases.CaseDetailApi.as_view(), name="case"),
     path("cases/<str:number>/actions/", cases.CaseActionApi.as_view(), name="case-actions"),
+    path(
+        "cases/<str:number>/dispatch-options/",
+        cases.DispatchOptionsApi.as_view(),
+        name="case-dispatch-options",
+    ),
     path("cases/<str:number>/photos/", cases.CasePhotoApi.as_view(), name="case-photos"),
     path(
         "cases/<str:number>/photos/<int:photo_id>/",

@@ -16,11 +16,13 @@ from rest_framework.views import APIView
 
 from wangge.api.permissions import model_permission
 from wangge.cases import selectors, serializers
+from wangge.cases.dispatch import eligible_people, suggest_department
 from wangge.cases.models import Case, CaseEvent, CasePhoto, Category
 from wangge.cases.photos import case_photo_add, prepare_photo
 from wangge.cases.services import Intake, case_act, case_create
 from wangge.cases.workflow import allowed_actions
 from wangge.core.errors import NotFoundError
+from wangge.core.models import Department
 from wangge.core.roles import user_roles
 
 # A case still being accepted may be merged into an earlier report of the same problem.
@@ -192,6 +194,26 @@ class CaseActionApi(APIView):
             photos=photos,
         )
         return Response(case_detail(case, request.user, request))
+
+
+class DispatchOptionsApi(APIView):
+    """What the dispatch dialog offers: the matrix's department, every department, the people."""
+
+    permission_classes = [CanViewCases]
+
+    @extend_schema(operation_id="cases_dispatch_options", responses=serializers.DispatchOptionsOut)
+    def get(self, request: Request, number: str) -> Response:
+        case = selectors.access_case_for_user(user=request.user, number=number)
+        suggested = suggest_department(case)
+        return Response(
+            serializers.DispatchOptionsOut(
+                {
+                    "suggested_department": suggested.code if suggested else None,
+                    "departments": Department.objects.filter(active=True).order_by("code"),
+                    "people": eligible_people(case)[:200],
+                }
+            ).data
+        )
 
 
 class CasePhotoApi(APIView):

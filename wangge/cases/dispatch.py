@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Length
 
 from wangge.cases.models import Case, ResponsibilityRule
-from wangge.core.models import Department
+from wangge.cases.workflow import FIELD, LOCAL_OFFICERS
+from wangge.core.models import Department, User
+
+# Who may be handed a case in person: the grid workers and officers who work where it is.
+PERSON_ROLES = FIELD | LOCAL_OFFICERS
 
 
 def suggest_department(case: Case) -> Department | None:
@@ -34,3 +39,15 @@ def suggest_department(case: Case) -> Department | None:
         default=None,
     )
     return best.department if best else None
+
+
+def eligible_people(case: Case) -> QuerySet[User]:
+    """People a case may be dispatched to in person: active, holding a field or local-officer role,
+    working where the case is (their scope contains its region). The closest first: the grid
+    worker of its grid before the community's and the street's officers."""
+    prefixes = {case.region_code[:length] for length in (6, 9, 12, 15) if case.region_code}
+    return (
+        User.objects.filter(is_active=True, scope_code__in=prefixes, groups__name__in=PERSON_ROLES)
+        .distinct()
+        .order_by(Length("scope_code").desc(), "username")
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import h3
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -97,13 +98,24 @@ def duplicate_numbers(
     at: datetime | None = None,
     exclude: int | None = None,
 ) -> list[str]:
-    """The numbers of ``duplicate_candidates``, without loading whole cases (intake's answer)."""
-    nearby = _nearby(category_id=category_id, lng=lng, lat=lat, at=at, exclude=exclude)
-    return [
-        number
-        for number, case_lat, case_lng in nearby.values_list("number", "lat", "lng")
-        if _within_radius(lat, lng, case_lat, case_lng)
-    ]
+    """The numbers of ``duplicate_candidates``, for intake's answer.
+
+    The same conditions as ``_nearby`` in plain SQL: on intake's path the ORM's building of this
+    query cost more than twice its execution.
+    """
+    at = at or timezone.now()
+    cells = list(h3.grid_disk(h3.latlng_to_cell(lat, lng, 10), 1))
+    states = sorted(OPEN_STATES)
+    sql = (
+        f"SELECT number, lat, lng FROM {Case._meta.db_table} "  # noqa: S608 — names from the model
+        f"WHERE category_id = %s AND h3_cell IN ({', '.join(['%s'] * len(cells))}) "
+        f"AND created_at >= %s AND state IN ({', '.join(['%s'] * len(states))}) "
+        "AND merged_into_id IS NULL AND id <> %s ORDER BY created_at"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [category_id, *cells, at - DUPLICATE_WINDOW, *states, exclude or 0])
+        rows = cursor.fetchall()
+    return [number for number, lat_, lng_ in rows if _within_radius(lat, lng, lat_, lng_)]
 
 
 def _nearby(

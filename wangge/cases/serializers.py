@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from wangge.api.inputs import SharedConfigSerializer
 from wangge.cases import selectors, sla
 from wangge.cases.models import AreaGrade, Case, CaseEvent, CasePhoto, Category
 from wangge.cases.workflow import Action
@@ -49,8 +50,9 @@ class ReportableCategoryField(serializers.SlugRelatedField):
     on every report, and the query it saves is a tenth of the request."""
 
     def __init__(self, **kwargs: Any) -> None:
-        queryset = Category.objects.filter(active=True, parent__isnull=False)
-        super().__init__(slug_field="id", queryset=queryset, **kwargs)
+        # The manager, not a filtered queryset: DRF rebuilds every field per request, and building
+        # a filter costs more than the lookup (to_internal_value asks the cache instead).
+        super().__init__(slug_field="id", queryset=Category.objects, **kwargs)
 
     def to_internal_value(self, data: Any) -> Category:
         if isinstance(data, bool) or not _ID.fullmatch(str(data)):
@@ -64,7 +66,7 @@ class ReportableCategoryField(serializers.SlugRelatedField):
 _ID = re.compile(r"[0-9]{1,18}")
 
 
-class CaseIn(serializers.Serializer):
+class CaseIn(SharedConfigSerializer):
     source = serializers.ChoiceField(choices=Case.Source.choices)
     category = ReportableCategoryField()
     description = serializers.CharField(max_length=4000)
@@ -343,6 +345,23 @@ def _load_category_out(category_id: int) -> dict[str, Any]:
 _category_out = ConfigCache(
     _load_category_out, models=["cases.Category"], recheck_setting="WANGGE_CONFIG_RECHECK_SECONDS"
 )
+
+
+class DepartmentOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PersonOut(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField(source="get_full_name")
+    scope_code = serializers.CharField()
+
+
+class DispatchOptionsOut(serializers.Serializer):
+    suggested_department = serializers.CharField(allow_null=True)
+    departments = DepartmentOut(many=True)
+    people = PersonOut(many=True)
 
 
 class CasePageOut(serializers.Serializer):

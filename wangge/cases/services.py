@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.cases import notifications, sla
-from wangge.cases.dispatch import suggest_department
+from wangge.cases.dispatch import eligible_people, suggest_department
 from wangge.cases.models import (
     Case,
     CaseEvent,
@@ -471,12 +471,8 @@ def _dispatch_target(case: Case, data: dict[str, Any]) -> tuple[Department | Non
                 {"department": [_("Unknown code %(code)s.") % {"code": department_code}]},
             )
         return department, None
-    person = User.objects.filter(username=username, is_active=True).first()
-    if (
-        person is None
-        or not person.scope_code
-        or not case.region_code.startswith(person.scope_code)
-    ):
+    person = eligible_people(case).filter(username=username).first()
+    if person is None:
         raise InvalidInputError(
             _("No such person for this case."),
             {"user": [_("%(user)s does not work where the case is.") % {"user": username}]},

@@ -34,7 +34,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from wangge.cases.dispatch import suggest_department
+from wangge.cases.dispatch import eligible_people, suggest_department
 from wangge.cases.models import Case, CaseEvent, CasePhoto, Category, TimeUnitChoice
 from wangge.cases.photos import case_photo_add, prepare_photo
 from wangge.cases.selectors import access_case_for_user, case_list, duplicate_candidates
@@ -569,6 +569,7 @@ def _case_context(request: HttpRequest, case: Case, *, mobile: bool) -> dict[str
     if Action.DISPATCH in shown:
         context["suggested"] = suggest_department(case)
         context["departments"] = list(Department.objects.filter(active=True))
+        context["people"] = list(eligible_people(case)[:200])
     if Action.MERGE in shown:
         context["candidates"] = _candidates(user, case)
     return context
