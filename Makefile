@@ -9,7 +9,7 @@ WANGGE_TEST_POSTGRES ?= 1
 DISTRICT ?= 110102
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo serve test test-sqlite test-postgres lint format bench messages clean
+.PHONY: demo serve test test-sqlite test-postgres lint format bench bench-quick messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -22,9 +22,10 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[dev]'
-	@command -v chromium >/dev/null || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium >/dev/null && fc-list :lang=zh | grep -q .; } || { \
+	  echo "installing Debian's chromium and a Chinese font for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 	@touch $@
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -56,18 +57,42 @@ test-postgres: $(VENV)/.installed-dev
 	  echo "PostgreSQL does not answer on 127.0.0.1:5432: skipping the PostgreSQL run"; \
 	fi
 
+## lint: ruff, migrations, bandit and pip-audit. pip-audit needs PyPI's advisory database: when it
+## cannot be reached the run says NOT AUDITED; PIP_AUDIT=require (CI) makes that an error,
+## PIP_AUDIT=0 skips it. Accepted findings: PIP_AUDIT_IGNORE, each explained in docs/security.md.
+PIP_AUDIT ?= warn
+PIP_AUDIT_IGNORE ?=
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	WANGGE_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run -v 0
+	$(PY) -m bandit -q -r wangge -c pyproject.toml
+	@if [ "$(PIP_AUDIT)" = "0" ]; then echo "pip-audit: skipped (PIP_AUDIT=0)"; exit 0; fi; \
+	  log=$$(mktemp); \
+	  $(PY) -m pip_audit --skip-editable --progress-spinner off \
+	    $(foreach id,$(PIP_AUDIT_IGNORE),--ignore-vuln $(id)) >$$log 2>&1; rc=$$?; \
+	  if [ $$rc -ne 0 ]; then cat $$log; rm -f $$log; echo "pip-audit: FAILED"; exit 1; fi; \
+	  missed=$$(grep -c "could not be audited" $$log); \
+	  if [ "$$missed" -gt 0 ]; then \
+	    echo "pip-audit: NOT AUDITED: $$missed packages could not be checked (is PyPI reachable?)"; \
+	    rm -f $$log; [ "$(PIP_AUDIT)" = "require" ] && exit 1; exit 0; \
+	  fi; \
+	  rm -f $$log; echo "pip-audit: no known vulnerabilities"
 
 format: $(VENV)/.installed-dev
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-## bench: the benchmarks of bench/; figures go to docs/performance.md
+## bench: every benchmark of bench/ (≈ 10–15 min on a quiet machine; all but locate need PostgreSQL
+## on 127.0.0.1:5432, pgbench comes with its server package or its rows are skipped); results go to
+## var/bench/*.json, then bench/report.py rewrites the generated blocks of docs/performance.md
 bench: $(VENV)/.installed-dev
-	WANGGE_DEBUG=1 $(PY) bench/locate.py
+	$(PY) bench/report.py
+
+## bench-quick: the --quick variant of every benchmark (≤ 3 min on a quiet machine); renders the
+## page to var/bench/performance.md and leaves docs/performance.md alone
+bench-quick: $(VENV)/.installed-dev
+	$(PY) bench/report.py --quick
 
 ## messages: refresh and compile the translation catalogues (needs Debian's gettext)
 messages: $(VENV)/.installed-dev

@@ -9,13 +9,18 @@ and then measures, in the same run and on the same rows:
 
 * full stack: gunicorn (gthread workers, production-like settings: DEBUG off, secret and PII keys
   set, persistent database connections) serving the product's ``POST /api/v1/cases/`` with token
-  authentication, loaded by 16 keep-alive connections over loopback with points drawn at random
-  inside the district's social grids; creations/s and latency p50/p95/p99;
+  authentication, loaded by keep-alive connections over loopback (one timed run per count of
+  ``--connections``, 8, 16 and 32 by default, against the same gunicorn) with points drawn at random
+  inside the district's social grids; creations/s, latency p50/p95/p99 and answers other than 2xx;
 * bare Django: the same gunicorn settings serving ``bench/intake_bare_wsgi.py``, one view that only
   does ``Case.objects.create`` of the same columns (no authentication, validation, point lookup,
-  numbering, deadline, event or detail);
+  numbering, deadline, event or detail), at the same connection counts;
 * raw INSERT: single-row transactions of the same columns into ``cases_case``, with pgbench
-  (16 clients, prepared statements) and with psycopg (16 threads, one connection each);
+  (``--pgbench-clients`` 4, 8, 16 plus the connection counts, prepared statements) and with psycopg
+  (16 threads, one connection each); and raw COPY: the history rows loaded at set-up, one COPY,
+  timed alone (rows/s into the real table with all its indexes);
+* the point lookup's share of request time: ``py-spy record`` of every gunicorn worker under 16
+  connections, in a separate pass after the timed runs (target < 5 %);
 * where the time goes: CPU used per creation by gunicorn, PostgreSQL, the load generator and the
   rest of the machine (from /proc), what the database backends wait for (pg_stat_activity), and a
   cProfile of a few hundred API creations in-process (Django test client), grouped by step of the
@@ -60,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import results
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -71,6 +77,7 @@ TARGET_RATE = 300.0
 TARGET_P99_MS = 250.0
 TARGET_RAW_SHARE = 0.03
 TARGET_BARE_SHARE = 0.40
+TARGET_LOCATE_SHARE = 0.05
 API_PATH = "/api/v1/cases/"
 BARE_PATH = "/bare/cases/"
 DEADLINE = timedelta(hours=2)  # a fixed stage deadline for the bare and raw rows
@@ -145,6 +152,8 @@ class Row:
     p99_ms: float | None = None
     cpu: dict[str, float] | None = None  # cores used during the timed run, by process group
     backends: dict[str, float] | None = None  # what the database backends were doing, shares
+    non_2xx: int = 0  # answers other than 2xx, warm-up included
+    failed: int = 0  # requests without an answer (connection errors)
 
     @property
     def rate(self) -> float:
@@ -180,7 +189,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="libpq conninfo of a maintenance database of the PostgreSQL server "
         f"(the scratch database {DB_NAME!r} is created and dropped there)",
     )
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    parser.add_argument(
+        "--connections",
+        type=_int_list,
+        default=[8, 16, 32],
+        help="concurrent connections, one timed run each against the same gunicorn (e.g. 8,16,32)",
+    )
+    parser.add_argument(
+        "--pgbench-clients",
+        type=_int_list,
+        default=[4, 8, 16],
+        help="pgbench clients of the raw INSERT baseline, one run each; the --connections counts "
+        "are added so that every intake run has its raw baseline",
+    )
+    parser.add_argument(
+        "--pyspy-seconds",
+        type=float,
+        default=10.0,
+        help="py-spy sampling of every gunicorn worker under 16 connections (0: skip)",
+    )
+    parser.add_argument(
+        "--json", metavar="PATH", help="also write the result there (read by bench/report.py)"
+    )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per HTTP variant")
     parser.add_argument("--raw-duration", type=float, default=10.0, help="seconds per raw variant")
     parser.add_argument("--warmup", type=float, default=4.0, help="seconds of load before timing")
@@ -197,8 +227,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="seed of the random points")
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.raw_duration, args.warmup, args.profile_requests = 5.0, 5.0, 2.0, 100
+        args.duration, args.raw_duration, args.warmup, args.profile_requests = 4.0, 3.0, 2.0, 50
+        args.history = min(args.history, 10_000)
+        args.pyspy_seconds = min(args.pyspy_seconds, 4.0)
     return args
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"not a list of positive integers: {text!r}")
+    return values
 
 
 def conninfo_for(server: str, dbname: str) -> str:
@@ -366,11 +408,13 @@ def sample_points(bbox: tuple[float, ...], n: int, seed: int) -> list[dict[str, 
 
 def load_history(
     conninfo: str, points: list[dict[str, Any]], fixtures: dict[str, Any], n: int, seed: int
-) -> None:
+) -> Row | None:
     """n archived cases of the past year, across the active small classes, COPYed in one go.
 
     A live case table has a history: the indexes intake updates are not empty, and the duplicate
-    search (same category, 72 hours) must skip it through its index.
+    search (same category, 72 hours) must skip it through its index. The COPY itself (rows built
+    beforehand) is timed: it is the bulk baseline of writing realistic case rows into the real
+    table, with all its indexes and constraints.
     """
     import psycopg
     from psycopg import sql
@@ -378,7 +422,7 @@ def load_history(
     from wangge.cases.models import Category
 
     if n <= 0:
-        return
+        return None
     t0 = time.perf_counter()
     categories = list(
         Category.objects.filter(active=True, parent__isnull=False).values_list("pk", flat=True)
@@ -391,32 +435,39 @@ def load_history(
     copy_sql = sql.SQL("COPY cases_case ({}) FROM STDIN").format(
         sql.SQL(", ").join(map(sql.Identifier, columns))
     )
+    rows = []
+    for i in range(n):
+        created = now - timedelta(seconds=float(ages[i]))
+        closed = created + timedelta(days=2)
+        data = {**_data(points[i % len(points)], fixtures), "category": categories[picks[i]]}
+        row = case_columns(data, f"{DISTRICT}-H-{i + 1:07d}", created)
+        row.update(
+            state="archived",
+            stage="",
+            stage_started_at=None,
+            stage_deadline=None,
+            stage_unit="",
+            outcome="fixed",
+            accepted_at=created + timedelta(hours=1),
+            closed_at=closed,
+            updated_at=closed,
+        )
+        rows.append(list(row.values()))
+    built = time.perf_counter()
+    checkpoint()
+    cpu_start = cpu_snapshot(None)
+    t1 = time.perf_counter()
     with psycopg.connect(conninfo, autocommit=True) as conn:
         with conn.cursor() as cur, cur.copy(copy_sql) as copy:
-            for i in range(n):
-                created = now - timedelta(seconds=float(ages[i]))
-                closed = created + timedelta(days=2)
-                data = {
-                    **_data(points[i % len(points)], fixtures),
-                    "category": categories[picks[i]],
-                }
-                row = case_columns(data, f"{DISTRICT}-H-{i + 1:07d}", created)
-                row.update(
-                    state="archived",
-                    stage="",
-                    stage_started_at=None,
-                    stage_deadline=None,
-                    stage_unit="",
-                    outcome="fixed",
-                    accepted_at=created + timedelta(hours=1),
-                    closed_at=closed,
-                    updated_at=closed,
-                )
-                copy.write_row(list(row.values()))
+            for row in rows:
+                copy.write_row(row)
+    seconds = time.perf_counter() - t1
+    cpu = cpu_used(cpu_start, cpu_snapshot(None))
     print(
-        f"history: {n:,} archived cases over {len(categories)} categories loaded in "
-        f"{time.perf_counter() - t0:.1f} s"
+        f"history: {n:,} archived cases over {len(categories)} categories built in "
+        f"{built - t0:.1f} s, COPYed in {seconds:.2f} s ({n / seconds:,.0f} rows/s)"
     )
+    return Row("raw COPY of archived case rows (one COPY)", n, seconds, cpu=cpu)
 
 
 def environment() -> str:
@@ -702,15 +753,27 @@ def bench_http(
     args: argparse.Namespace,
     report: Report,
     events_per_row: int,
+    connections: int,
 ) -> Row:
     print(
-        f"\n== {label}: {args.connections} connections, {args.warmup:g} s warm-up, "
+        f"\n== {label}: {connections} connections, {args.warmup:g} s warm-up, "
         f"{args.duration:g} s timed"
     )
     checkpoint()
     before = counts()
     port, server_pid = server
-    warm = http_load(port, path, bodies, headers, args.connections, args.warmup)
+    warm = http_load(port, path, bodies, headers, connections, args.warmup)
+    # On a busy machine the first answers (each worker building its caches) may take longer than
+    # the warm-up: warm up again until every connection has had answers, for at most 60 s.
+    waited = args.warmup
+    while warm.timed < 2 * connections and waited < 60:
+        more = http_load(
+            port, path, bodies, headers, connections, args.warmup, sum(warm.statuses.values())
+        )
+        waited += args.warmup
+        warm.statuses += more.statuses
+        warm.errors += more.errors
+        warm.timed += more.timed
     analyze()  # what autovacuum would do on a live table: plans for the rows now there
     cpu_start = cpu_snapshot(server_pid)
     with WaitSampler(conninfo_for(args.server, DB_NAME)) as waits:
@@ -719,7 +782,7 @@ def bench_http(
             path,
             bodies,
             headers,
-            args.connections,
+            connections,
             args.duration,
             sum(warm.statuses.values()),
         )
@@ -732,10 +795,12 @@ def bench_http(
         raise SystemExit(f"{label}: no answer within {args.duration:g} s")
     p50, p95, p99 = np.percentile(load.latencies_ms, [50, 95, 99]).tolist()
     row = Row(label, load.timed, load.seconds, p50, p95, p99, cpu)
+    row.non_2xx = sum(n for status, n in load.statuses.items() if not 200 <= status < 300)
+    row.failed = len(load.errors)
     print(
         f"  {row.rate:,.0f} creations/s; latency p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
         f"p99 {p99:.1f} ms, max {load.latencies_ms.max():.0f} ms ({load.timed:,} timed, "
-        f"{warm.timed:,} in the warm-up at {warm.timed / args.warmup:,.0f}/s)"
+        f"{warm.timed:,} in the warm-up at {warm.timed / waited:,.0f}/s)"
     )
     if cpu:
         print(
@@ -768,6 +833,110 @@ def bench_http(
     return row
 
 
+# --- py-spy: where the workers' time goes under load -------------------------------------------
+
+LOCATE_FILE = "wangge/regions/locate.py"
+REQUEST_FRAME = "django/core/handlers/"  # a sample inside Django's request handling
+
+
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(entry.path, "stat").read_text()
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == master:
+                pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def pyspy_share(
+    server: tuple[int, int],
+    bodies: list[bytes],
+    headers: dict[str, str],
+    args: argparse.Namespace,
+    tmp: Path,
+    connections: int = 16,
+) -> dict[str, Any] | None:
+    """Share of the gunicorn workers' request-handling samples spent in the point lookup.
+
+    A separate pass after the timed runs (so the sampler's CPU does not disturb their figures): the
+    same gunicorn under ``connections`` keep-alive connections, and one ``py-spy record --format
+    raw --rate 200 --nonblocking --idle`` per worker. A sample counts as request handling when its
+    stack holds a frame of ``django/core/handlers/``, as point lookup when it also holds one of
+    ``wangge/regions/locate.py``. ``--idle`` keeps the samples of threads that wait (for
+    PostgreSQL, for the CPU): the share is one of the request's wall time, not of its CPU time.
+    """
+    exe = shutil.which("py-spy") or str(ROOT / ".venv" / "bin" / "py-spy")
+    if args.pyspy_seconds <= 0 or not Path(exe).exists():
+        print("\n== py-spy: skipped" + ("" if args.pyspy_seconds <= 0 else " (not installed)"))
+        return None
+    port, master = server
+    pids = worker_pids(master)
+    seconds = max(1, round(args.pyspy_seconds))
+    print(f"\n== py-spy: {len(pids)} workers, {connections} connections, {seconds} s at 200 Hz")
+    outputs = [tmp / f"pyspy-{pid}.txt" for pid in pids]
+    load: dict[str, Load] = {}
+    loader = threading.Thread(
+        target=lambda: load.update(
+            run=http_load(port, API_PATH, bodies, headers, connections, seconds + 2.0, 7_000)
+        )
+    )
+    loader.start()
+    time.sleep(1.0)
+    spies = [
+        subprocess.Popen(
+            [exe, "record", "--format", "raw", "--rate", "200", "--nonblocking", "--idle", "-d",
+             str(seconds), "-p", str(pid), "-o", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for pid, out in zip(pids, outputs, strict=True)
+    ]  # fmt: skip
+    problems = []
+    for spy in spies:
+        _, err = spy.communicate()
+        if spy.returncode != 0:
+            problems.append(err.strip().splitlines()[-1] if err.strip() else str(spy.returncode))
+    loader.join()
+    if problems:
+        print(f"  py-spy failed: {problems[0]} (ptrace needs root or CAP_SYS_PTRACE)")
+        return {"error": problems[0]}
+    total = request = locate_samples = 0
+    for out in outputs:
+        for line in out.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            n = int(count)
+            total += n
+            if REQUEST_FRAME in stack:
+                request += n
+                if LOCATE_FILE in stack:
+                    locate_samples += n
+    run = load.get("run")
+    non_2xx = sum(n for st, n in run.statuses.items() if not 200 <= st < 300) if run else None
+    share = locate_samples / request if request else None
+    print(
+        f"  {total:,} samples, {request:,} in request handling, {locate_samples:,} in "
+        f"{LOCATE_FILE}: {share:.2%} of request time"
+        if share is not None
+        else f"  {total:,} samples, none in request handling"
+    )
+    return {
+        "samples": total,
+        "request_samples": request,
+        "locate_samples": locate_samples,
+        "share": share,
+        "workers": len(pids),
+        "seconds": seconds,
+        "connections": connections,
+        "non_2xx": non_2xx,
+    }
+
+
 # --- raw INSERT --------------------------------------------------------------------------------
 
 
@@ -798,7 +967,12 @@ def _data(point: dict[str, Any], fixtures: dict[str, Any]) -> dict[str, Any]:
 
 
 def bench_pgbench(
-    conninfo: str, columns: list[str], n_points: int, args: argparse.Namespace, tmp: Path
+    conninfo: str,
+    columns: list[str],
+    n_points: int,
+    args: argparse.Namespace,
+    tmp: Path,
+    clients: int,
 ) -> tuple[Row, int, int] | None:
     """pgbench: one INSERT … SELECT of a random bench_rows row per transaction."""
     import psycopg
@@ -826,9 +1000,9 @@ def bench_pgbench(
         "-M",
         "prepared",
         "-c",
-        str(args.connections),
+        str(clients),
         "-j",
-        "2",
+        str(min(2, clients)),
         "-T",
         str(max(1, round(args.raw_duration))),
         "-f",
@@ -844,7 +1018,7 @@ def bench_pgbench(
         params.get("user", "postgres"),
         DB_NAME,
     ]
-    print(f"\n== raw INSERT, pgbench: {args.connections} clients, {args.raw_duration:g} s")
+    print(f"\n== raw INSERT, pgbench: {clients} clients, {args.raw_duration:g} s")
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
@@ -870,7 +1044,13 @@ def bench_pgbench(
         log.unlink()
     p50, p95, p99 = np.percentile(np.array(lat) / 1e3, [50, 95, 99]).tolist() if lat else [None] * 3
     row = Row(
-        "raw INSERT, pgbench", round(tps * args.raw_duration), args.raw_duration, p50, p95, p99, cpu
+        f"raw INSERT, pgbench, {clients} clients",
+        round(tps * args.raw_duration),
+        args.raw_duration,
+        p50,
+        p95,
+        p99,
+        cpu,
     )
     print(f"  {tps:,.0f} inserts/s; latency p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms")
     if cpu:
@@ -879,7 +1059,11 @@ def bench_pgbench(
 
 
 def bench_psycopg(
-    conninfo: str, points: list[dict[str, Any]], fixtures: dict[str, Any], args: argparse.Namespace
+    conninfo: str,
+    points: list[dict[str, Any]],
+    fixtures: dict[str, Any],
+    args: argparse.Namespace,
+    clients: int,
 ) -> tuple[Row, int, list[str]]:
     """psycopg: threads with one autocommit connection each, one prepared INSERT per transaction."""
     import psycopg
@@ -892,7 +1076,7 @@ def bench_psycopg(
         sql.SQL(", ").join(sql.Placeholder() * len(columns)),
     )
     data = [_data(p, fixtures) for p in points]
-    conns = [psycopg.connect(conninfo, autocommit=True) for _ in range(args.connections)]
+    conns = [psycopg.connect(conninfo, autocommit=True) for _ in range(clients)]
     next_row = itertools.count()
     start = time.perf_counter()
     t_timed = start + min(args.warmup, 2.0)
@@ -918,7 +1102,7 @@ def bench_psycopg(
                 t1 = clock()
                 out.append((t1, t1 - t0))
 
-    print(f"\n== raw INSERT, psycopg: {args.connections} threads, {args.raw_duration:g} s timed")
+    print(f"\n== raw INSERT, psycopg: {clients} threads, {args.raw_duration:g} s timed")
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(len(conns))]
     for t in threads:
         t.start()
@@ -933,7 +1117,9 @@ def bench_psycopg(
     flat = [r for rs in results for r in rs]
     timed = np.array([lat for t1, lat in flat if t_timed <= t1 < t_end]) * 1e3
     p50, p95, p99 = np.percentile(timed, [50, 95, 99]).tolist()
-    row = Row("raw INSERT, psycopg", len(timed), args.raw_duration, p50, p95, p99, cpu)
+    row = Row(
+        f"raw INSERT, psycopg, {clients} threads", len(timed), args.raw_duration, p50, p95, p99, cpu
+    )
     print(
         f"  {row.rate:,.0f} inserts/s; latency p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms"
     )
@@ -953,23 +1139,18 @@ STEPS: list[tuple[str, tuple[str, str], tuple[str, str] | None]] = [
         ("rest_framework/request.py", "_authenticate"),
     ),
     (
-        "permission check (user + group permission queries)",
+        "permission check (per-process access cache)",
         ("wangge/api/permissions.py", "has_permission"),
         None,
     ),
-    ("input validation (CaseIn, category query)", ("wangge/cases/api.py", "_valid"), None),
+    ("input validation (CaseIn, cached small class)", ("wangge/cases/api.py", "_valid"), None),
     ("locate: grid_at (STRtree, version recheck)", ("wangge/regions/locate.py", "grid_at"), None),
+    ("case number: one upsert … RETURNING", ("wangge/cases/services.py", "_next_number"), None),
     (
-        "locate: Grid.objects.get (whole row, boundary WKB)",
-        ("django/db/models/manager.py", "manager_method"),
-        ("wangge/cases/services.py", "_locate"),
-    ),
-    (
-        "case number: get_or_create + UPDATE + SELECT",
-        ("wangge/cases/services.py", "_next_number"),
+        "deadline: cached time limit + calendar",
+        ("wangge/cases/sla.py", "stage_deadline"),
         None,
     ),
-    ("deadline: TimeLimit query + calendar", ("wangge/cases/sla.py", "stage_deadline"), None),
     ("PII sealing (only with a reporter phone)", ("wangge/cases/services.py", "_seal_phone"), None),
     (
         "case INSERT",
@@ -982,26 +1163,16 @@ STEPS: list[tuple[str, tuple[str, str], tuple[str, str] | None]] = [
         ("django/db/transaction.py", "__exit__"),
         ("wangge/cases/services.py", "case_create"),
     ),
+    ("answer: allowed_actions", ("wangge/cases/workflow.py", "allowed_actions"), None),
     (
-        "detail: re-query case + events + photos",
-        ("django/db/models/query.py", "get"),
-        ("wangge/cases/api.py", "case_detail"),
-    ),
-    ("detail: user_roles (groups query)", ("wangge/core/roles.py", "user_roles"), None),
-    (
-        "detail: allowed_actions",
-        ("wangge/cases/workflow.py", "allowed_actions"),
-        ("wangge/cases/api.py", "case_detail"),
-    ),
-    (
-        "detail: duplicate_candidates (H3 ring query)",
-        ("wangge/cases/selectors.py", "duplicate_candidates"),
+        "answer: duplicate numbers (one SQL statement)",
+        ("wangge/cases/selectors.py", "duplicate_numbers"),
         None,
     ),
     (
-        "detail: CaseDetailOut (ModelSerializer fields, light)",
-        ("rest_framework/serializers.py", "data"),
-        ("wangge/cases/api.py", "case_detail"),
+        "answer: body from the case in hand",
+        ("wangge/cases/serializers.py", "case_created_body"),
+        None,
     ),
     ("JSON rendering", ("rest_framework/renderers.py", "render"), None),
 ]
@@ -1100,56 +1271,97 @@ def profile_intake(
 
 # --- output ------------------------------------------------------------------------------------
 
-HEADER = [
-    "variant",
-    "requests",
-    "creations/s",
-    "p50",
-    "p95",
-    "p99",
-    "CPU ms/creation: app + PostgreSQL",
-    "full stack is",
-]
+
+def _ms(v: float | None) -> str:
+    return "" if v is None else f"{v:,.1f} ms" if v >= 10 else f"{v:,.2f} ms"
 
 
-def _cells(row: Row, full: Row) -> list[str]:
-    def ms(v: float | None) -> str:
-        return "" if v is None else f"{v:,.1f} ms" if v >= 10 else f"{v:,.2f} ms"
-
-    share = "" if row is full else f"{full.rate / row.rate:.1%} of it"
-    app = "server" if row.what.startswith(("full", "bare")) else "client"
-    cpu = "" if not row.cpu else f"{row.cpu_ms(app):.2f} + {row.cpu_ms('postgres'):.2f}"
-    return [
-        row.what,
-        f"{row.requests:,}",
-        f"{row.rate:,.0f}",
-        ms(row.p50_ms),
-        ms(row.p95_ms),
-        ms(row.p99_ms),
-        cpu,
-        share,
-    ]
+def _pct(v: float | None) -> str:
+    return "" if v is None else f"{v:.1%}"
 
 
-def print_table(rows: list[Row], full: Row) -> None:
-    table = [HEADER] + [_cells(r, full) for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(HEADER))]
-    for k, line in enumerate(table):
-        print(
-            "  ".join(
-                cell.ljust(w) if i == 0 else cell.rjust(w)
-                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-            )
-        )
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
+def runs_table(rows: list[Row]) -> dict[str, Any]:
+    """Every timed run: rate, latency and CPU per created row."""
+    import results
 
-
-def print_markdown(rows: list[Row], full: Row) -> None:
-    print("| " + " | ".join(HEADER) + " |")
-    print("| --- | --: | --: | --: | --: | --: | --: | --: |")
+    cells = []
     for row in rows:
-        print("| " + " | ".join(_cells(row, full)) + " |")
+        app = "server" if row.what.startswith(("full", "bare")) else "client"
+        cpu = "" if not row.cpu else f"{row.cpu_ms(app):.2f} + {row.cpu_ms('postgres'):.2f}"
+        cells.append(
+            [
+                row.what,
+                f"{row.requests:,}",
+                f"{row.rate:,.0f}",
+                _ms(row.p50_ms),
+                _ms(row.p95_ms),
+                _ms(row.p99_ms),
+                cpu,
+            ]
+        )
+    return results.table(
+        "Every run of this benchmark (HTTP runs: warm-up excluded; CPU: application or client + "
+        "PostgreSQL, per created row)",
+        ["run", "rows", "rows/s", "p50", "p95", "p99", "CPU ms/row: app + PostgreSQL"],
+        cells,
+    )
+
+
+def intake_table(
+    connections: list[int], full: dict[int, Row], bare: dict[int, Row], raw: dict[int, Row]
+) -> dict[str, Any]:
+    """The full stack at each connection count against both baselines at the same count."""
+    import results
+
+    cells = []
+    for c in connections:
+        f, b, r = full[c], bare.get(c), raw.get(c)
+        cells.append(
+            [
+                str(c),
+                f"{f.rate:,.0f}",
+                _ms(f.p50_ms),
+                _ms(f.p95_ms),
+                _ms(f.p99_ms),
+                f"{f.non_2xx + f.failed}",
+                "" if b is None else f"{b.rate:,.0f}",
+                "" if b is None else _pct(f.rate / b.rate),
+                "" if r is None else f"{r.rate:,.0f}",
+                "" if r is None else _pct(f.rate / r.rate),
+            ]
+        )
+    return results.table(
+        "Full stack (POST /api/v1/cases/ under gunicorn) at each connection count, against the "
+        "bare Django view and raw INSERT (pgbench) at the same count, measured in the same run",
+        [
+            "connections",
+            "full stack req/s",
+            "p50",
+            "p95",
+            "p99",
+            "non-2xx",
+            "bare view req/s",
+            f"full / bare (goal ≥ {TARGET_BARE_SHARE:.0%})",
+            "raw INSERT tx/s",
+            f"full / raw (gate ≥ {TARGET_RAW_SHARE:.0%})",
+        ],
+        cells,
+    )
+
+
+def profile_table(report: Report) -> dict[str, Any]:
+    import results
+
+    return results.table(
+        "Steps of one creation, in-process, one at a time, under cProfile (read the shares; "
+        "steps that took no time on this commit are left out)",
+        ["step", "ms", "share"],
+        [
+            [label, f"{ms:.2f}", f"{share:.1%}"]
+            for label, ms, share in report.profile
+            if ms >= 0.005
+        ],
+    )
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -1193,7 +1405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("  WARNING: the machine is busy; figures will be lower and noisier")
         fixtures = load_fixtures()
         points = sample_points(fixtures["bbox"], 20_000, args.seed)
-        load_history(conninfo, points, fixtures, args.history, args.seed)
+        copy_row = load_history(conninfo, points, fixtures, args.history, args.seed)
         analyze()
         columns = set(case_columns(_data(points[0], fixtures), "", datetime.now(UTC)))
         concrete = {f.attname for f in Case._meta.concrete_fields} - {"id"}
@@ -1204,102 +1416,162 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(
             f"{len(points):,} random points in the {LAYER} grids; gunicorn: {args.workers} gthread "
-            f"workers × {args.threads} threads"
+            f"workers × {args.threads} threads; connections {args.connections}"
         )
         log = tmp / "gunicorn.log"
         token = {"Authorization": f"Token {fixtures['token']}"}
+        api_bodies = [_api_body(p, fixtures) for p in points]
+        full: dict[int, Row] = {}
         with gunicorn("wangge.wsgi:application", env, args, log) as server:
-            full = bench_http(
-                "full stack: POST /api/v1/cases/",
-                server,
-                API_PATH,
-                [_api_body(p, fixtures) for p in points],
-                token,
-                args,
-                report,
-                events_per_row=1,
-            )
+            for c in args.connections:
+                full[c] = bench_http(
+                    f"full stack: POST /api/v1/cases/, {c} connections",
+                    server,
+                    API_PATH,
+                    api_bodies,
+                    token,
+                    args,
+                    report,
+                    events_per_row=1,
+                    connections=c,
+                )
+            spy = pyspy_share(server, api_bodies, token, args, tmp)
         # Profiled now, on the rows the full stack has just created: the bare and raw rows to come
-        # share its category and would inflate the duplicate search of the detail.
-        profile_intake(fixtures, points, args.profile_requests, report)
+        # share its category and would inflate the duplicate search.
+        if args.profile_requests > 0:
+            profile_intake(fixtures, points, args.profile_requests, report)
+        bare: dict[int, Row] = {}
         with gunicorn("intake_bare_wsgi:application", env, args, log) as server:
-            bare = bench_http(
-                "bare Django view: Case.objects.create",
-                server,
-                BARE_PATH,
-                [_bare_body(p, fixtures) for p in points],
-                {},
-                args,
-                report,
-                events_per_row=0,
-            )
-        rows = [full, bare]
+            for c in args.connections:
+                bare[c] = bench_http(
+                    f"bare Django view: Case.objects.create, {c} connections",
+                    server,
+                    BARE_PATH,
+                    [_bare_body(p, fixtures) for p in points],
+                    {},
+                    args,
+                    report,
+                    events_per_row=0,
+                    connections=c,
+                )
         checkpoint()
         before = counts()
-        raw_psycopg, attempted, errors = bench_psycopg(conninfo, points, fixtures, args)
+        psycopg_clients = 16
+        raw_psycopg, attempted, errors = bench_psycopg(
+            conninfo, points, fixtures, args, psycopg_clients
+        )
         after = counts()
         report.check(
             "raw psycopg: every INSERT committed",
             not errors and after[0] - before[0] == attempted,
             f"{after[0] - before[0]:,} rows for {attempted:,} inserts, {len(errors)} errors",
         )
-        checkpoint()
         raw_columns = raw_prepare(conninfo, points, fixtures)
-        before = counts()
-        pg = bench_pgbench(conninfo, raw_columns, len(points), args, tmp)
-        raw_pgbench = None
-        if pg is not None:
-            raw_pgbench, done, failed = pg
+        raw: dict[int, Row] = {}
+        for clients in sorted(set(args.pgbench_clients) | set(args.connections)):
+            checkpoint()
+            before = counts()
+            pg = bench_pgbench(conninfo, raw_columns, len(points), args, tmp, clients)
+            if pg is None:
+                if not shutil.which("pgbench"):
+                    report.notes.append(
+                        "pgbench is not installed (it comes with the PostgreSQL server package): "
+                        "no raw INSERT rows, no ratio to raw INSERT"
+                    )
+                break
+            raw[clients], done, failed = pg
             after = counts()
             report.check(
-                "raw pgbench: every INSERT committed",
+                f"raw pgbench, {clients} clients: every INSERT committed",
                 failed == 0 and after[0] - before[0] == done,
                 f"{after[0] - before[0]:,} rows for {done:,} transactions, {failed} failed",
             )
-            rows.append(raw_pgbench)
-        rows.append(raw_psycopg)
-        raw = max((r for r in (raw_pgbench, raw_psycopg) if r), key=lambda r: r.rate)
 
-        c = args.connections
-        report.targets = [
-            (
-                f"≥ {TARGET_RATE:.0f} creations/s at {c} connections",
-                full.rate >= TARGET_RATE,
-                f"{full.rate:,.0f}/s",
-            ),
-            (
-                f"p99 ≤ {TARGET_P99_MS:.0f} ms at {c} connections",
-                full.p99_ms <= TARGET_P99_MS,
-                f"{full.p99_ms:,.0f} ms",
-            ),
-            (
-                f"≥ {TARGET_RAW_SHARE:.0%} of the raw INSERT rate ({raw.what})",
-                full.rate / raw.rate >= TARGET_RAW_SHARE,
-                f"{full.rate / raw.rate:.1%} ({full.rate:,.0f} / {raw.rate:,.0f})",
-            ),
-            (
-                f"≥ {TARGET_BARE_SHARE:.0%} of the bare Django view",
-                full.rate / bare.rate >= TARGET_BARE_SHARE,
-                f"{full.rate / bare.rate:.1%} ({full.rate:,.0f} / {bare.rate:,.0f})",
-            ),
-        ]
-        for row in rows:
-            if row.cpu and row.cpu["other"] > 0.15:
-                report.notes.append(
-                    f"WARNING: the machine was not quiet during {row.what!r}: other processes "
-                    f"used {row.cpu['other']:.2f} cores; its figures are disturbed"
+        conns = args.connections
+        for c in conns:
+            f, b, r = full[c], bare[c], raw.get(c)
+            if r is not None:
+                report.targets.append(
+                    (
+                        f"gate: full stack ≥ {TARGET_RAW_SHARE:.0%} of raw INSERT (pgbench), {c} "
+                        "connections",
+                        f.rate / r.rate >= TARGET_RAW_SHARE,
+                        f"{f.rate / r.rate:.1%} ({f.rate:,.0f} / {r.rate:,.0f})",
+                    )
                 )
-        for row in (full, bare):
+            report.targets.append(
+                (
+                    f"goal: full stack ≥ {TARGET_BARE_SHARE:.0%} of the bare Django view, {c} "
+                    "connections",
+                    f.rate / b.rate >= TARGET_BARE_SHARE,
+                    f"{f.rate / b.rate:.1%} ({f.rate:,.0f} / {b.rate:,.0f})",
+                )
+            )
+        if 16 in full:
+            report.targets += [
+                (
+                    f"≥ {TARGET_RATE:.0f} creations/s at 16 connections",
+                    full[16].rate >= TARGET_RATE,
+                    f"{full[16].rate:,.0f}/s",
+                ),
+                (
+                    f"p99 ≤ {TARGET_P99_MS:.0f} ms at 16 connections",
+                    full[16].p99_ms <= TARGET_P99_MS,
+                    f"{full[16].p99_ms:,.0f} ms",
+                ),
+            ]
+        bad = sum(row.non_2xx + row.failed for row in [*full.values(), *bare.values()])
+        report.targets.append(
+            ("0 non-2xx answers and 0 failed requests (warm-up included)", bad == 0, f"{bad}")
+        )
+        if spy and spy.get("share") is not None:
+            report.targets.append(
+                (
+                    f"point-in-polygon ({LOCATE_FILE}) < {TARGET_LOCATE_SHARE:.0%} of request "
+                    "time (py-spy)",
+                    spy["share"] < TARGET_LOCATE_SHARE,
+                    f"{spy['share']:.2%} ({spy['locate_samples']:,} of {spy['request_samples']:,} "
+                    f"request-handling samples; {spy['workers']} workers, {spy['seconds']} s at "
+                    f"{spy['connections']} connections, a separate pass after the timed runs)",
+                )
+            )
+        elif spy:
+            report.notes.append(f"py-spy could not sample the workers: {spy.get('error')}")
+        rows = [*full.values(), *bare.values(), *raw.values(), raw_psycopg]
+        if copy_row is not None:
+            rows.append(copy_row)
+            raw16 = raw.get(16)
+            report.notes.append(
+                f"raw COPY of {copy_row.requests:,} realistic archived case rows into the real "
+                f"table (all indexes): {copy_row.rate:,.0f} rows/s"
+                + (f", × {copy_row.rate / raw16.rate:.1f} pgbench at 16 clients" if raw16 else "")
+            )
+        busy = [row for row in rows if row.cpu and row.cpu["other"] > 0.15]
+        if busy:
+            report.notes.append(
+                f"WARNING: the machine was not quiet: other processes used more than 0.15 cores "
+                f"during {len(busy)} of {len(rows)} runs ("
+                + ", ".join(f"{row.what}: {row.cpu['other']:.2f}" for row in busy)
+                + "); their figures are disturbed"
+            )
+        for row in full.values():
             if row.backends:
                 states = ", ".join(f"{k} {v:.0%}" for k, v in row.backends.items())
                 report.notes.append(f"{row.what}: database backends sampled: {states}")
-        report.notes.insert(
-            0,
-            f"bare Django view: {bare.rate / raw.rate:.1%} of the raw INSERT rate ({raw.what})",
-        )
+        for c in conns:
+            if c in raw:
+                report.notes.append(
+                    f"bare Django view at {c} connections: {bare[c].rate / raw[c].rate:.1%} of "
+                    "raw INSERT (pgbench)"
+                )
 
-        print("\n== figures (full stack is: the full stack's rate as a share of the row's)")
-        print_table(rows, full)
+        tables = [intake_table(conns, full, bare, raw), runs_table(rows)]
+        if report.profile:
+            tables.append(profile_table(report))
+        print("\n== figures")
+        for t in tables:
+            results.print_text(t)
+            print()
         for note in report.notes:
             print(f"  {note}")
         print("\n== targets")
@@ -1312,16 +1584,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.markdown:
             print(f"\nMachine: {machine}\n")
-            print_markdown(rows, full)
-            print()
+            for t in tables:
+                print("\n".join(results.markdown(t)) + "\n")
             for name, ok, value in report.targets:
                 print(f"- {'PASS' if ok else 'FAIL'} {name}: {value}")
             for note in report.notes:
                 print(f"- {note}")
-            print("\n| step of one creation (cProfile, in-process) | ms | share |")
-            print("| --- | --: | --: |")
-            for label, ms, share in report.profile:
-                print(f"| {label} | {ms:.2f} | {share:.1%} |")
+        figures = []
+        for c in conns:
+            for base, label in ((raw.get(c), "raw INSERT, pgbench"), (bare[c], "bare Django view")):
+                if base is not None:
+                    figures.append(
+                        {
+                            "what": f"intake full stack, {c} connections",
+                            "unit": "req/s",
+                            "value": full[c].rate,
+                            "p50_ms": full[c].p50_ms,
+                            "p95_ms": full[c].p95_ms,
+                            "p99_ms": full[c].p99_ms,
+                            "non_2xx": full[c].non_2xx + full[c].failed,
+                            "baseline": f"{label}, {c} {'clients' if 'raw' in label else 'conn.'}",
+                            "baseline_value": base.rate,
+                            "ratio": full[c].rate / base.rate,
+                        }
+                    )
+        if copy_row is not None:
+            figures.append(
+                {"what": "raw COPY of case rows", "unit": "rows/s", "value": copy_row.rate}
+            )
+        for c, r in raw.items():
+            figures.append(
+                {"what": f"raw INSERT, pgbench, {c} clients", "unit": "tx/s", "value": r.rate}
+            )
+        if spy and spy.get("share") is not None:
+            figures.append(
+                {"what": "point-in-polygon share of request time", "unit": "share", **spy}
+            )
+        results.write(
+            args.json,
+            "case_intake",
+            title="Case intake",
+            software=machine,
+            tables=tables,
+            figures=figures,
+            targets=report.targets,
+            notes=report.notes,
+            checks=report.checks,
+            quick=args.quick,
+        )
         return 1 if failed_checks else 0
     finally:
         from django.db import connections

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import results
 import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +106,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-postgis", action="store_true", help="skip the PostGIS comparison")
     parser.add_argument("--seed", type=int, default=1, help="seed of the random points")
+    parser.add_argument(
+        "--json", metavar="PATH", help="also write the result there (read by bench/report.py)"
+    )
     return parser.parse_args(argv)
 
 
@@ -598,6 +602,51 @@ def print_markdown(rows: list[Row]) -> None:
         print("| " + " | ".join(_cells(row)) + " |")
 
 
+def write_json(
+    args: argparse.Namespace, env: str, layers: dict[str, dict[str, Any]], report: Report
+) -> None:
+    figures = []
+    for layer, r in layers.items():
+        figures += [
+            {
+                "what": f"grid_at, {layer}",
+                "unit": "µs median",
+                "value": r["single_median_us"],
+                "baseline": "Shapely contains_xy over every polygon, no index",
+                "baseline_value": r["base_single_us"],
+                "ratio": r["base_single_us"] / r["single_median_us"],
+            },
+            {
+                "what": f"grid_positions_at, {layer}",
+                "unit": "points/s",
+                "value": r["bulk_rate"],
+                "baseline": "Shapely contains_xy × every polygon, no index",
+                "baseline_value": r["base_bulk_rate"],
+                "ratio": r["bulk_rate"] / r["base_bulk_rate"],
+            },
+        ]
+    results.write(
+        args.json,
+        "locate",
+        title="Point → grid lookup",
+        software=env,
+        tables=[
+            results.table(
+                "vs baseline: speed-up over the no-index Shapely baseline of the same layer "
+                "(> 1 is faster)",
+                HEADER,
+                [_cells(row) for row in report.rows],
+                "llrrrr",
+            )
+        ],
+        figures=figures,
+        targets=report.targets,
+        notes=report.notes,
+        checks=report.checks,
+        quick=args.quick,
+    )
+
+
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -667,6 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"- {'PASS' if ok else 'FAIL'} {name}: {value}")
             for note in report.notes:
                 print(f"- {note}")
+        write_json(args, env, layers, report)
         print(f"\n(run took {time.perf_counter() - started:.0f} s)")
         return 1 if failed else 0
     finally:

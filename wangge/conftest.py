@@ -9,8 +9,9 @@ from django.db import connection
 from django.utils import translation
 from rest_framework.test import APIClient
 
-from wangge.core import workcalendar
+from wangge.core import configcache, workcalendar
 from wangge.core.models import User
+from wangge.core.testing import logcapture
 from wangge.regions import locate
 from wangge.regions.tests.factories import load_test_territory, make_user
 
@@ -20,9 +21,11 @@ def _fresh_locate_index():
     """Each test starts without a cached grid index or calendar (tests roll back their rows)."""
     locate.invalidate()
     workcalendar.invalidate(forget_warnings=True)
+    configcache.invalidate_all()
     yield
     locate.invalidate()
     workcalendar.invalidate(forget_warnings=True)
+    configcache.invalidate_all()
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +33,15 @@ def _english_outside_requests():
     """Services called directly speak English in tests; requests still pick their language."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_full_numbers_in_the_logs():
+    """Every log record of the run is scanned; a full ID or phone number in one fails the run
+    (wangge/core/testing/logcapture.py)."""
+    with logcapture.watching() as handler:
+        yield
+    assert not handler.findings, "full personal numbers in the logs:\n" + handler.report()
 
 
 @pytest.fixture(scope="session", autouse=True)

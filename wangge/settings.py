@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_filters",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "huey.contrib.djhuey",
     "wangge.core",
     "wangge.regions",
@@ -53,15 +55,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "wangge.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "wangge.core.middleware.SessionTimeoutMiddleware",
+    "wangge.core.middleware.TotpRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "wangge.core.middleware_dbdown.DatabaseUnavailableMiddleware",  # 503 while the DB is away
 ]
 
 ROOT_URLCONF = "wangge.urls"
@@ -116,13 +123,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "wangge.core.roles.CachedPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("WANGGE_PASSWORD_MIN_LENGTH", 10, minimum=8)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "wangge.core.auth.ContextWordsValidator"},
+]
+# Words a password may not contain (any case), besides the user's own name: the product and, per
+# deployment, the district's names and code (WANGGE_PASSWORD_CONTEXT_WORDS="西城,xicheng,110102").
+WANGGE_PASSWORD_CONTEXT_WORDS = [
+    "wangge",
+    "网格",
+    *env_list("WANGGE_PASSWORD_CONTEXT_WORDS", []),
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:map"
@@ -131,14 +149,76 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = env_int("WANGGE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_float("WANGGE_LOGIN_COOLOFF_HOURS", 0.25, minimum=0.01)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Password spraying: failures from one address over any user names; at this many the address is
+# locked for the same cool-off (wangge.core.auth.LoginLockoutHandler, docs/security.md).
+WANGGE_LOGIN_IP_FAILURE_LIMIT = env_int("WANGGE_LOGIN_IP_FAILURE_LIMIT", 20, minimum=1)
+AXES_HANDLER = "wangge.core.auth.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Behind a TLS-terminating proxy the client address is the one the proxy appended last to
+# X-Forwarded-For (the right-most; the left ones are whatever the client sent).
+if env_bool("WANGGE_BEHIND_TLS_PROXY", False):
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_PROXY_COUNT = 1
 
+# Security (docs/security.md lists each control and its test) -----------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("WANGGE_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Idle time-out: signed out after this long without a request (the session's cookie and row also
+# expire then; wangge.core.middleware.SessionTimeoutMiddleware renews them once a minute).
+SESSION_COOKIE_AGE = int(env_float("WANGGE_SESSION_IDLE_MINUTES", 30, minimum=1) * 60)
+# Absolute time-out: a session ends this long after the login however active it is.
+WANGGE_SESSION_MAX_HOURS = env_float("WANGGE_SESSION_MAX_HOURS", 10, minimum=0.1)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+# HTTPS: on by default in production. Behind a TLS-terminating proxy that redirects by itself,
+# set WANGGE_SSL_REDIRECT=0 and WANGGE_BEHIND_TLS_PROXY=1 (the proxy must set X-Forwarded-Proto).
+SECURE_SSL_REDIRECT = env_bool("WANGGE_SSL_REDIRECT", not DEBUG)
+if env_bool("WANGGE_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("WANGGE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("WANGGE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("WANGGE_HSTS_PRELOAD", True)
+# Turning a directive off is a deliberate choice; do not let check --deploy warn about it.
+SILENCED_SYSTEM_CHECKS = [
+    *(["security.W005"] if not SECURE_HSTS_INCLUDE_SUBDOMAINS else []),
+    *(["security.W021"] if not SECURE_HSTS_PRELOAD else []),
+    *(["security.W008"] if env_bool("WANGGE_BEHIND_TLS_PROXY", False) else []),
+]
+# Content-Security-Policy (wangge.core.middleware): scripts, styles and fetches from this site
+# only; map tiles also from the host of WANGGE_TILE_URL and WANGGE_CSP_IMG_HOSTS.
+WANGGE_CSP_IMG_HOSTS = env_list("WANGGE_CSP_IMG_HOSTS", [])
+# Responses that carry personal data are sent with Cache-Control: no-store: every view defined in
+# a module under WANGGE_NO_STORE_VIEW_MODULES (the whole registry, API and pages), every URL name
+# matching WANGGE_NO_STORE_URL_NAMES (fnmatch over "namespace:name"), and any view with
+# ``personal_data = True``.
+WANGGE_NO_STORE_VIEW_MODULES = ["wangge.registry."]
+WANGGE_NO_STORE_URL_NAMES = [
+    "api:cases",
+    "api:case",
+    "api:case-*",
+    "web:console*",
+    "web:case-photo",
+    "web:mobile-*",
+    "web:registry*",
+    "web:qr-*",
+    "api:self-registration*",
+    "admin:*",
+]
+# Tenant self-registrations (the QR page of a rented house) one client address may send per window.
+WANGGE_SELF_REGISTRATION_LIMIT = env_int("WANGGE_SELF_REGISTRATION_LIMIT", 5, minimum=1)
+WANGGE_SELF_REGISTRATION_WINDOW_SECONDS = env_int(
+    "WANGGE_SELF_REGISTRATION_WINDOW_SECONDS", 3600, minimum=1
+)
+# TOTP (django-otp) for administrators and the district commander; off in the demo (WANGGE_DEBUG=1).
+WANGGE_REQUIRE_TOTP = env_bool("WANGGE_REQUIRE_TOTP", not DEBUG)
+WANGGE_TOTP_ROLES = ["district_commander", "system_admin"]
+OTP_TOTP_ISSUER = "Wangge 网格"
+# SQLite's audit triggers ask this (PostgreSQL's trigger is unconditional; see migration core 0007).
+WANGGE_AUDIT_APPEND_ONLY = env_bool("WANGGE_AUDIT_APPEND_ONLY", True)
 
 # Language and time ------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -189,7 +269,13 @@ SPECTACULAR_SETTINGS = {
         "CaseOutcomeEnum": ["fixed", "not_fixed", "not_responsible", "duplicate"],
         "SatisfactionEnum": ["satisfied", "basically", "unsatisfied"],
         "AreaGradeEnum": ["A", "B", "C"],
+        "SelfRegistrationStatusEnum": "wangge.registry.models.SelfRegistration.Status",
     },
+    # Every operation documents the error answers it can give (wangge/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "wangge.api.schema.add_error_responses",
+    ],
 }
 
 # Territory -------------------------------------------------------------------------------------
@@ -248,6 +334,14 @@ else:
 # How often (seconds) a process re-reads the holiday and office-hour tables.
 WANGGE_CALENDAR_RECHECK_SECONDS = env_float(
     "WANGGE_CALENDAR_RECHECK_SECONDS", 5.0, minimum=0.0, maximum=3600.0
+)
+# How long (seconds) a process trusts what it read of a user's roles and permissions, and of the
+# taxonomy and time limits, when the change was made in another process (this one forgets at once).
+WANGGE_ACCESS_RECHECK_SECONDS = env_float(
+    "WANGGE_ACCESS_RECHECK_SECONDS", 30.0, minimum=0.0, maximum=3600.0
+)
+WANGGE_CONFIG_RECHECK_SECONDS = env_float(
+    "WANGGE_CONFIG_RECHECK_SECONDS", 30.0, minimum=0.0, maximum=3600.0
 )
 
 # Personal data (PIPL) -------------------------------------------------------------------------

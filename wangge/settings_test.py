@@ -5,6 +5,11 @@ import os
 os.environ.setdefault("WANGGE_DEBUG", "0")
 os.environ.setdefault("WANGGE_SECRET_KEY", "test-secret-key-that-is-long-enough-for-the-checks")
 os.environ.setdefault("WANGGE_SECURE_COOKIES", "0")
+# The test client speaks plain HTTP; tests of HTTPS and TOTP switch these on explicitly.
+os.environ.setdefault("WANGGE_SSL_REDIRECT", "0")
+os.environ.setdefault("WANGGE_REQUIRE_TOTP", "0")
+# Transactional tests empty every table with DELETE on SQLite; the audit tests switch it back on.
+os.environ.setdefault("WANGGE_AUDIT_APPEND_ONLY", "0")
 # Test-only keys (base64 of 32 fixed bytes); never used outside the test suite.
 os.environ.setdefault(
     "WANGGE_PII_KEYS",
@@ -20,6 +25,8 @@ STORAGES["staticfiles"] = {  # noqa: F405
 }
 WANGGE_LOCATE_RECHECK_SECONDS = 0.0
 WANGGE_CALENDAR_RECHECK_SECONDS = 0.0
+WANGGE_ACCESS_RECHECK_SECONDS = 0.0
+WANGGE_CONFIG_RECHECK_SECONDS = 0.0
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 — WhiteNoise warns when it is missing
 # Live-server threads open their own connections; with persistent ones the test database could not

@@ -1,15 +1,18 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.authtoken.views import ObtainAuthToken
 
 from wangge.cases import api as cases
+from wangge.cases.transfer_api import CaseTransferApi
+from wangge.core.auth import ObtainTokenApi
 from wangge.regions import api as regions
 from wangge.registry import api as registry
+from wangge.registry import api_houses_qr as houses_qr
+from wangge.registry import api_ledgers as ledgers
 
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token/", ObtainAuthToken.as_view(), name="token"),
+    path("auth/token/", ObtainTokenApi.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("regions/", regions.RegionListApi.as_view(), name="regions"),
     path("regions/geojson/", regions.RegionGeoJsonApi.as_view(), name="regions-geojson"),
@@ -23,6 +26,7 @@ urlpatterns = [
     path("cases/", cases.CaseListCreateApi.as_view(), name="cases"),
     path("cases/<str:number>/", cases.CaseDetailApi.as_view(), name="case"),
     path("cases/<str:number>/actions/", cases.CaseActionApi.as_view(), name="case-actions"),
+    path("cases/<str:number>/transfer/", CaseTransferApi.as_view(), name="case-transfer"),
     path(
         "cases/<str:number>/dispatch-options/",
         cases.DispatchOptionsApi.as_view(),
@@ -93,5 +97,61 @@ urlpatterns += [
         "registry/data-quality/<slug:flag>/",
         registry.DataQualityFlagApi.as_view(),
         name="data-quality-flagged",
+    ),
+]
+
+# Rented houses: QR codes, scans, tenant self-registrations, star ratings (篇9) -----------------------
+urlpatterns += [
+    path("houses/qr-labels/", houses_qr.LabelSheetApi.as_view(), name="house-qr-labels"),
+    path("houses/<int:pk>/qr/", houses_qr.HouseQrApi.as_view(), name="house-qr"),
+    path(
+        "houses/<int:pk>/qr/rotate/", houses_qr.HouseQrRotateApi.as_view(), name="house-qr-rotate"
+    ),
+    path("houses/<int:pk>/scans/", houses_qr.HouseScanListApi.as_view(), name="house-scans"),
+    path("houses/<int:pk>/ratings/", houses_qr.HouseRatingListApi.as_view(), name="house-ratings"),
+    path(
+        "houses/<int:pk>/ratings/suggestion/",
+        houses_qr.HouseRatingSuggestionApi.as_view(),
+        name="house-rating-suggestion",
+    ),
+    path("rating-criteria/", houses_qr.RatingCriteriaApi.as_view(), name="rating-criteria"),
+    path("registry/scan-rate/", houses_qr.ScanRateApi.as_view(), name="scan-rate"),
+    path(
+        "self-registrations/",
+        houses_qr.SelfRegistrationListApi.as_view(),
+        name="self-registrations",
+    ),
+    path(
+        "self-registrations/<int:pk>/",
+        houses_qr.SelfRegistrationDetailApi.as_view(),
+        name="self-registration",
+    ),
+    path(
+        "self-registrations/<int:pk>/approve/",
+        houses_qr.SelfRegistrationApproveApi.as_view(),
+        name="self-registration-approve",
+    ),
+    path(
+        "self-registrations/<int:pk>/reject/",
+        houses_qr.SelfRegistrationRejectApi.as_view(),
+        name="self-registration-reject",
+    ),
+]
+
+# Ledgers (台账) of the registry: templates, imports, exports ----------------------------------------
+
+urlpatterns += [
+    path(
+        "ledgers/<slug:kind>/template/", ledgers.LedgerTemplateApi.as_view(), name="ledger-template"
+    ),
+    path(
+        "ledgers/<slug:kind>/imports/", ledgers.LedgerImportListApi.as_view(), name="ledger-imports"
+    ),
+    path("ledgers/<slug:kind>/export/", ledgers.LedgerExportApi.as_view(), name="ledger-export"),
+    path("ledger-imports/<int:pk>/", ledgers.LedgerImportDetailApi.as_view(), name="ledger-import"),
+    path(
+        "ledger-imports/<int:pk>/rejects/",
+        ledgers.LedgerImportRejectsApi.as_view(),
+        name="ledger-import-rejects",
     ),
 ]

@@ -21,7 +21,7 @@ from wangge.cases.models import Case, CaseEvent, CasePhoto, Category
 from wangge.cases.photos import case_photo_add, prepare_photo
 from wangge.cases.services import Intake, case_act, case_create
 from wangge.cases.workflow import allowed_actions
-from wangge.core.errors import NotFoundError
+from wangge.core.errors import InvalidInputError, NotFoundError
 from wangge.core.models import Department
 from wangge.core.roles import user_roles
 
@@ -31,6 +31,7 @@ DUPLICATE_STATES = frozenset({"checking", "reported", "accepted"})
 CanViewCases = model_permission("cases.view_case")
 CanReport = model_permission("cases.add_case")
 
+IDEMPOTENCY_KEY_MAX = 200  # IntakeKey.key's length
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
@@ -142,7 +143,7 @@ class CaseListCreateApi(APIView):
             reporter_phone=data["reporter_phone"],
             self_handle=data["self_handle"],
             self_handle_result=data["result"],
-            idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+            idempotency_key=_idempotency_key(request),
         )
         case, created = case_create(intake=intake, actor=request.user)
         body = serializers.case_created_body(
@@ -153,6 +154,16 @@ class CaseListCreateApi(APIView):
             duplicates=_duplicates(case),
         )
         return Response(body, status=201 if created else 200)
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX:
+        raise InvalidInputError(
+            _("The Idempotency-Key header is too long."),
+            {"Idempotency-Key": [_("At most %(n)s characters.") % {"n": IDEMPOTENCY_KEY_MAX}]},
+        )
+    return key
 
 
 class CaseDetailApi(APIView):

@@ -86,9 +86,12 @@ def case_create(*, intake: Intake, actor: User | None, client: str = "") -> tupl
         existing = _case_for_key(client, intake.idempotency_key)
         if existing is not None:
             return existing, False
+    # Located, checked and given its deadline before the transaction: on SQLite BEGIN IMMEDIATE
+    # takes the database's write lock, on PostgreSQL the number row is locked until COMMIT.
+    case = _new_case(intake, actor)
     try:
         with transaction.atomic():
-            case = _create(intake, actor)
+            _store(case, intake, actor)
             if intake.idempotency_key:
                 IntakeKey.objects.create(key=intake.idempotency_key, client=client, case=case)
     except IntegrityError:
@@ -104,7 +107,8 @@ def _case_for_key(client: str, key: str) -> Case | None:
     return found.case if found else None
 
 
-def _create(intake: Intake, actor: User | None) -> Case:
+def _new_case(intake: Intake, actor: User | None) -> Case:
+    """The case a report makes, not yet numbered or stored."""
     now = timezone.now()
     grid, region_code = _locate(intake)
     if intake.self_handle and not intake.category.allows_self_handling:
@@ -152,14 +156,17 @@ def _create(intake: Intake, actor: User | None) -> Case:
     if intake.reporter_phone:
         _seal_phone(case, intake.reporter_phone)
     case.stage_deadline, case.stage_unit = sla.stage_deadline(case, stage, now)
-    # Numbered last: the sequence row stays locked until commit, so hold it as briefly as possible.
-    case.number = _next_number(region_code[:6], now)
+    return case
+
+
+def _store(case: Case, intake: Intake, actor: User | None) -> None:
+    """Number, insert and record the report, in the caller's transaction."""
+    case.number = _next_number(case.region_code[:6], case.created_at)
     case.save(force_insert=True)
-    payload = {"source": intake.source, "grid": grid.code if grid else None}
+    payload = {"source": intake.source, "grid": case.region_code if case.grid_id else None}
     if intake.self_handle:
         payload["result"] = intake.self_handle_result
-    _append_event(case, "report", "", state, actor, "", payload, now)
-    return case
+    _append_event(case, "report", "", case.state, actor, "", payload, case.created_at)
 
 
 def _seal_phone(case: Case, phone: str) -> None:

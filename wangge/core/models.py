@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -45,8 +46,15 @@ class User(AbstractUser):
         ]
 
 
+GENESIS_HASH = "0" * 64
+
+
 class AuditLog(models.Model):
-    """Append-only record of what someone did to what. Written by services, never by views."""
+    """Append-only record of what someone did to what. Written by services, never by views.
+
+    Rows form a hash chain (``row_hash`` = SHA-256 of ``prev_hash`` and the row's content, see
+    wangge/core/audit.py); the database refuses UPDATE and DELETE (triggers, migration 0007).
+    """
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -60,7 +68,10 @@ class AuditLog(models.Model):
     target_type = models.CharField(_("target type"), max_length=64)
     target_id = models.CharField(_("target id"), max_length=64, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    # Set by audit_log_write before hashing (auto_now_add would overwrite it after).
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, default=GENESIS_HASH)
+    row_hash = models.CharField(_("row hash"), max_length=64, default="")
 
     class Meta:
         verbose_name = _("audit log entry")
@@ -78,6 +89,24 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_type}:{self.target_id}"
+
+
+class AuditChainHead(models.Model):
+    """The one row naming the last audit row and its hash. Writers lock it, so the chain has one
+    order; the verifier compares it with the last row, so a cut-off tail is noticed."""
+
+    last_id = models.BigIntegerField(_("last row"), null=True, blank=True)
+    last_hash = models.CharField(_("last hash"), max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain head")
+        constraints = [
+            models.CheckConstraint(name="core_auditchainhead_one_row", condition=models.Q(id=1))
+        ]
+
+    def __str__(self) -> str:
+        return f"audit chain head at {self.last_id}"
 
 
 class Department(models.Model):

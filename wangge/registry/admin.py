@@ -159,3 +159,101 @@ class ComponentAdmin(ReadOnlyAdmin):
     list_display = ("component_id", "name", "status", "competent_unit_name", "region_code")
     list_filter = ("status", "data_source")
     search_fields = ("=component_id", "name", "class_code")
+
+
+# Rented houses: star-rating configuration (editable), scans, self-registrations, ratings ----------
+
+from wangge.registry.models import (  # noqa: E402 — this block is appended with its models
+    HouseRating,
+    HouseScan,
+    RatingCriterion,
+    RatingLevel,
+    SelfRegistration,
+)
+
+
+@admin.register(RatingCriterion)
+class RatingCriterionAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "rule", "points", "sort_order", "active")
+    list_editable = ("points", "sort_order", "active")
+    list_filter = ("rule", "active")
+    search_fields = ("code", "name")
+
+
+@admin.register(RatingLevel)
+class RatingLevelAdmin(admin.ModelAdmin):
+    list_display = ("stars", "name", "min_points")
+    list_editable = ("min_points",)
+
+
+@admin.register(HouseScan)
+class HouseScanAdmin(ReadOnlyAdmin):
+    list_display = ("scanned_at", "house", "user", "lng", "lat", "accuracy_m", "region_code")
+    date_hierarchy = "scanned_at"
+
+
+@admin.register(HouseRating)
+class HouseRatingAdmin(ReadOnlyAdmin):
+    list_display = ("house", "year", "quarter", "points", "suggested_stars", "stars", "rated_by")
+    list_filter = ("year", "quarter", "stars")
+
+
+@admin.register(SelfRegistration)
+class SelfRegistrationAdmin(ReadOnlyAdmin):
+    list_display = ("name", "id_number_masked", "phone_masked", "house", "status", "submitted_at")
+    list_filter = ("status",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # Scoped through the house: the registration has no grid code of its own.
+        return filter_to_scope(
+            SelfRegistration.objects.select_related("house__building"),
+            request.user,
+            "house__region_code",
+        )
+
+
+# Ledgers (台账): templates are configuration, edited here; import jobs are shown, never edited.
+
+from wangge.registry.models import LedgerColumn, LedgerImport, LedgerTemplate  # noqa: E402
+
+
+class LedgerColumnInline(admin.TabularInline):
+    model = LedgerColumn
+    extra = 0
+    fields = ("position", "field", "header", "aliases", "required", "note")
+    ordering = ("position", "id")
+
+
+@admin.register(LedgerTemplate)
+class LedgerTemplateAdmin(admin.ModelAdmin):
+    list_display = ("kind", "name")
+    inlines = (LedgerColumnInline,)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LedgerImport)
+class LedgerImportAdmin(admin.ModelAdmin):
+    """Who imported what and how it went; the files stay with the importer (API, ledger page)."""
+
+    list_display = (
+        "created_at", "created_by", "kind", "file_name", "status",
+        "created_count", "unchanged_count", "rejected_count",
+    )  # fmt: skip
+    list_filter = ("kind", "status")
+    search_fields = ("file_name", "created_by__username")
+    exclude = ("source", "rejects")
+    list_select_related = ("created_by",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [f.name for f in LedgerImport._meta.fields if f.name not in self.exclude]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

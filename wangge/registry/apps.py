@@ -6,11 +6,12 @@ def _perms(verbs: tuple[str, ...], models: tuple[str, ...]) -> set[str]:
     return {f"registry.{verb}_{model}" for verb in verbs for model in models}
 
 
-_CONFIG_VIEW = _perms(("view",), ("tag", "careclass"))
+_CONFIG_VIEW = _perms(("view",), ("tag", "careclass", "ratingcriterion", "ratinglevel"))
 _PLACES = ("building", "house", "household")
 _PEOPLE = ("person", "residency", "personevent")
 _THINGS = ("organization", "component")
-_VIEW_ALL = _perms(("view",), _PLACES + _PEOPLE + _THINGS) | _CONFIG_VIEW
+_RENTED = ("housescan", "houserating", "selfregistration")  # records of rented houses (篇9)
+_VIEW_ALL = _perms(("view",), _PLACES + _PEOPLE + _THINGS + _RENTED) | _CONFIG_VIEW
 _WRITE_ALL = _perms(("add", "change"), _PLACES + ("person", "residency") + _THINGS)
 _QUALITY = {"registry.view_data_quality"}
 # Roles that work on cases need to find buildings, shops and components, not residents.
@@ -28,6 +29,8 @@ class RegistryConfig(AppConfig):
         ("Person", "phone_encrypted", "phone_hash", "phone"),
         ("Residency", "permit_number_encrypted", "permit_number_hash", "residence_permit"),
         ("Organization", "contact_phone_encrypted", "contact_phone_hash", "phone"),
+        ("SelfRegistration", "id_number_encrypted", "id_number_hash", "resident_id"),
+        ("SelfRegistration", "phone_encrypted", "phone_hash", "phone"),
     )
 
     # Residents are seen by the roles that look after them, inside their data scope (selectors).
@@ -35,7 +38,10 @@ class RegistryConfig(AppConfig):
     # grid workers register people with the card in hand and work with masked numbers.
     role_permissions = {
         "grid_worker": _VIEW_ALL | _WRITE_ALL | _QUALITY,
-        "community_officer": _VIEW_ALL | _WRITE_ALL | _QUALITY | {"registry.unmask_person"},
+        "community_officer": _VIEW_ALL
+        | _WRITE_ALL
+        | _QUALITY
+        | {"registry.unmask_person", "registry.export_personal_data"},
         "street_officer": _VIEW_ALL | _QUALITY,
         "district_commander": _VIEW_ALL | _QUALITY,
         "assessor": _CONFIG_VIEW | _QUALITY,
@@ -43,6 +49,8 @@ class RegistryConfig(AppConfig):
         "dispatcher": _CASE_WORK,
         "department_handler": _CASE_WORK,
         "system_admin": _CASE_WORK
-        | _perms(("add", "change", "delete"), ("tag", "careclass"))
+        | _perms(
+            ("add", "change", "delete"), ("tag", "careclass", "ratingcriterion", "ratinglevel")
+        )
         | _perms(("add", "change"), ("component",)),
     }

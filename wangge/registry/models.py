@@ -201,6 +201,12 @@ class House(models.Model):
         _("responsibility letter signed (治安责任书)"), default=False
     )
     has_rental_filing = models.BooleanField(_("rental filing form (备案登记表)"), default=False)
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity (max residents)"),
+        null=True,
+        blank=True,
+        help_text=_("Most people who may live here at once; empty for no limit (群租 control)."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -788,3 +794,421 @@ class Component(Located):
 
     def __str__(self) -> str:
         return f"{self.component_id} {self.name}"
+
+
+# Rented houses: QR scans, tenant self-registration, quarterly star rating (篇9) ------------------
+
+
+class HouseScan(models.Model):
+    """A signed-in user opened a house's QR page (扫码): the "scan rate" of 篇9 counts these.
+
+    ``region_code`` is the house's grid at the time of the scan, so a scan stays counted where it
+    happened. The location is what the phone's browser reported, if it did.
+    """
+
+    house = models.ForeignKey(
+        House, verbose_name=_("house"), on_delete=models.PROTECT, related_name="scans"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="+"
+    )
+    region_code = models.CharField(_("region code"), max_length=15)
+    scanned_at = models.DateTimeField(_("scanned at"))
+    lng = models.FloatField(_("longitude (WGS-84)"), null=True, blank=True)
+    lat = models.FloatField(_("latitude (WGS-84)"), null=True, blank=True)
+    accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("house scan")
+        verbose_name_plural = _("house scans")
+        ordering = ["-scanned_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="registry_housescan_point_together",
+                condition=Q(lng__isnull=True, lat__isnull=True)
+                | Q(lng__isnull=False, lat__isnull=False),
+            ),
+        ]
+        indexes = [
+            # Scan rate: "houses of these grids scanned in this period".
+            models.Index(fields=["region_code", "scanned_at"], name="reg_housescan_region_idx"),
+            models.Index(fields=["house", "scanned_at"], name="reg_housescan_house_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.house_id} {self.scanned_at:%Y-%m-%d %H:%M} {self.user_id}"
+
+
+class SelfRegistration(models.Model):
+    """A tenant's own registration through the house's QR page, waiting for the grid worker.
+
+    Nothing of it is in the registry (Person, Residency) until a grid worker whose scope covers the
+    house approves it (the scope follows the house's grid). The numbers are sealed like a Person's;
+    once decided, the encrypted copies and hashes are erased (the registry holds them now, or they
+    were refused) and only the masks stay for the list.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    house = models.ForeignKey(
+        House, verbose_name=_("house"), on_delete=models.PROTECT, related_name="self_registrations"
+    )
+    name = models.CharField(_("name (姓名)"), max_length=50)
+    sex = models.CharField(_("sex"), max_length=8, choices=Person.Sex.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    id_number_encrypted = models.TextField(blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True)
+    id_number_masked = models.CharField(_("ID number"), max_length=32)
+    id_number_suffix = models.CharField(_("last four of the ID number"), max_length=4, blank=True)
+    phone_encrypted = models.TextField(blank=True)
+    phone_hash = models.CharField(max_length=64, blank=True)
+    phone_masked = models.CharField(_("phone"), max_length=32)
+    phone_suffix = models.CharField(_("last four of the phone number"), max_length=4, blank=True)
+    moved_in_on = models.DateField(_("moved in on"))
+    wants_permit = models.BooleanField(_("wants a residence permit (居住证)"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    submitted_at = models.DateTimeField(_("submitted at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reject_reason = models.CharField(_("reason for rejecting"), max_length=500, blank=True)
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    residency = models.ForeignKey(
+        Residency,
+        verbose_name=_("residency"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("tenant self-registration")
+        verbose_name_plural = _("tenant self-registrations")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            # Pending: both numbers sealed. Decided: the sealed copies are erased.
+            models.CheckConstraint(
+                name="registry_selfreg_sealed_while_pending",
+                condition=(
+                    Q(status="pending")
+                    & ~Q(id_number_encrypted="")
+                    & ~Q(id_number_hash="")
+                    & ~Q(phone_encrypted="")
+                    & ~Q(phone_hash="")
+                )
+                | (
+                    ~Q(status="pending")
+                    & Q(id_number_encrypted="", id_number_hash="")
+                    & Q(phone_encrypted="", phone_hash="")
+                ),
+            ),
+            models.CheckConstraint(
+                name="registry_selfreg_decision_complete",
+                condition=Q(status="pending", decided_at__isnull=True, residency__isnull=True)
+                | Q(status="approved", decided_at__isnull=False, residency__isnull=False)
+                | (Q(status="rejected", decided_at__isnull=False) & ~Q(reject_reason="")),
+            ),
+            # The same tenant submitting twice at one house waits once.
+            models.UniqueConstraint(
+                fields=["house", "id_number_hash"],
+                condition=Q(status="pending"),
+                name="registry_selfreg_one_pending_per_house",
+            ),
+        ]
+        indexes = [
+            # The grid worker's list of pending registrations (scoped through the house's grid).
+            models.Index(
+                fields=["house", "submitted_at"],
+                condition=Q(status="pending"),
+                name="reg_selfreg_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.id_number_masked} @ {self.house_id} ({self.status})"
+
+
+class RatingCriterion(models.Model):
+    """One criterion of the quarterly star rating of rented houses (一户一评) and its points.
+
+    ``rule`` names how it is judged: a rule computed from the records (``ratings.RULES``) or
+    ``manual`` (the grid worker states it, e.g. fire and gas safety seen on the visit).
+    """
+
+    class Rule(models.TextChoices):
+        REGISTRATION_COMPLETE = "registration_complete", _("Every tenant registered")
+        LEASE_CONTRACT = "lease_contract", _("Lease contract on file")
+        RESPONSIBILITY_LETTER = "responsibility_letter", _("Responsibility letter signed")
+        RENTAL_FILING = "rental_filing", _("Rental filing form on file")
+        ID_COPIES = "id_copies", _("ID copy of every tenant")
+        TENANT_PHOTOS = "tenant_photos", _("Photo of every tenant")
+        TENANT_PERMITS = "tenant_permits", _("Every floating tenant holds a valid residence permit")
+        SCANNED_IN_QUARTER = "scanned_in_quarter", _("QR code scanned in the quarter")
+        DEREGISTERED_ON_TIME = "deregistered_on_time", _("Tenants who left were deregistered")
+        MANUAL = "manual", _("Judged by the grid worker")
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    rule = models.CharField(_("how it is judged"), max_length=32, choices=Rule.choices)
+    points = models.PositiveSmallIntegerField(_("points when met"))
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("rating criterion (出租房屋星级评定)")
+        verbose_name_plural = _("rating criteria (出租房屋星级评定)")
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.CheckConstraint(
+                name="registry_ratingcriterion_points_positive", condition=Q(points__gt=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.points})"
+
+
+class RatingLevel(models.Model):
+    """A star level and the points it needs: the highest level whose minimum is reached wins."""
+
+    stars = models.PositiveSmallIntegerField(_("stars"), unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    min_points = models.PositiveSmallIntegerField(_("minimum points"))
+
+    class Meta:
+        verbose_name = _("star level")
+        verbose_name_plural = _("star levels")
+        ordering = ["-stars"]
+        constraints = [
+            models.CheckConstraint(
+                name="registry_ratinglevel_stars_1_to_5", condition=Q(stars__gte=1, stars__lte=5)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'★' * self.stars} ≥ {self.min_points}"
+
+
+class HouseRating(models.Model):
+    """The star rating of a rented house for one quarter (一户一评、一户一档): the suggestion
+    computed from the records, the stars given and, when they differ, the reason."""
+
+    house = models.ForeignKey(
+        House, verbose_name=_("house"), on_delete=models.PROTECT, related_name="ratings"
+    )
+    region_code = models.CharField(_("region code"), max_length=15)
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    points = models.PositiveSmallIntegerField(_("points"))
+    max_points = models.PositiveSmallIntegerField(_("points possible"))
+    suggested_stars = models.PositiveSmallIntegerField(_("suggested stars"))
+    stars = models.PositiveSmallIntegerField(_("stars"))
+    override_reason = models.CharField(_("reason for other stars"), max_length=500, blank=True)
+    results = models.JSONField(
+        _("criteria"), default=list, blank=True, help_text=_("Each criterion: met, points.")
+    )
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("rated by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    rated_at = models.DateTimeField(_("rated at"))
+
+    class Meta:
+        verbose_name = _("house rating")
+        verbose_name_plural = _("house ratings")
+        ordering = ["house", "-year", "-quarter"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["house", "year", "quarter"], name="registry_houserating_one_per_quarter"
+            ),
+            models.CheckConstraint(
+                name="registry_houserating_quarter_1_to_4",
+                condition=Q(quarter__gte=1, quarter__lte=4),
+            ),
+            models.CheckConstraint(
+                name="registry_houserating_stars_0_to_5",
+                condition=Q(stars__lte=5, suggested_stars__lte=5),
+            ),
+            models.CheckConstraint(
+                name="registry_houserating_override_has_reason",
+                condition=Q(stars=F("suggested_stars")) | ~Q(override_reason=""),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["region_code", "year", "quarter"], name="reg_rating_region_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.house_id} {self.year}Q{self.quarter} {'★' * self.stars}"
+
+
+# Ledgers (台账): import and export templates, import jobs --------------------------------------
+
+
+class LedgerTemplate(models.Model):
+    """The columns of one kind of ledger (人员, 房屋, 单位, 部件), as data: imports find their
+    columns by these headers and aliases, exports and downloadable templates write them."""
+
+    class Kind(models.TextChoices):
+        PEOPLE = "people", _("People (人员)")
+        HOUSES = "houses", _("Houses (房屋)")
+        ORGANIZATIONS = "organizations", _("Organizations (单位)")
+        COMPONENTS = "components", _("City components (部件)")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, unique=True)
+    name = models.CharField(_("name"), max_length=50, help_text=_("Sheet and file name."))
+    notes = models.TextField(_("notes"), blank=True, help_text=_("Shown on the notes sheet."))
+
+    class Meta:
+        verbose_name = _("ledger template")
+        verbose_name_plural = _("ledger templates")
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LedgerColumn(models.Model):
+    """One column of a ledger template: the field it fills, its header, other accepted headers."""
+
+    template = models.ForeignKey(
+        LedgerTemplate, verbose_name=_("template"), on_delete=models.CASCADE, related_name="columns"
+    )
+    field = models.CharField(
+        _("field"), max_length=32, help_text=_("The importer's name of the field, e.g. id_number.")
+    )
+    header = models.CharField(_("header"), max_length=50)
+    aliases = models.CharField(
+        _("other headers"),
+        max_length=300,
+        blank=True,
+        help_text=_("Other headers accepted on import, separated by |."),
+    )
+    required = models.BooleanField(_("required"), default=False)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("ledger column")
+        verbose_name_plural = _("ledger columns")
+        ordering = ["template", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "field"], name="registry_ledgercolumn_field_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["template", "header"], name="registry_ledgercolumn_header_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} {self.header}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from wangge.registry.ledgers.mapping import FIELDS
+
+        if self.template_id and self.field not in FIELDS[self.template.kind]:
+            raise ValidationError(
+                {
+                    "field": _("Not a field of this kind of ledger: %(field)s.")
+                    % {"field": self.field}
+                }
+            )
+
+    def accepted_headers(self) -> list[str]:
+        return [self.header, *(a.strip() for a in self.aliases.split("|") if a.strip())]
+
+
+class LedgerImport(models.Model):
+    """One import of a ledger file, run as a background task; its progress and its outcome.
+
+    The uploaded file is deleted when the import ends; the rejects file (the rejected rows as they
+    were, plus a reason column) stays for the importer to fix and import again.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=LedgerTemplate.Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    file_name = models.CharField(_("file name"), max_length=200)
+    file_format = models.CharField(_("format"), max_length=4)
+    source = models.FileField(_("uploaded file"), upload_to="ledgers/in/", blank=True)
+    rejects = models.FileField(_("rejects file"), upload_to="ledgers/rejects/", blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    created_count = models.PositiveIntegerField(_("added"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("already there"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger import")
+        verbose_name_plural = _("ledger imports")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            (
+                "export_personal_data",
+                _("Can export ledgers with personal data (audited, watermarked)"),
+            ),
+        ]
+        indexes = [
+            # "My imports", newest first (the ledger page).
+            models.Index(fields=["created_by", "created_at"], name="reg_ledgerimport_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.file_name} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, self.rows_done * 100 // self.rows_total)

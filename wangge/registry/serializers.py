@@ -33,9 +33,14 @@ REGION_PREFIX = r"^[0-9]{6,15}$"
 # Shared ----------------------------------------------------------------------------------------
 
 
+# Ids and offsets beyond a 64-bit column are refused as input errors, not sent to the database.
+MAX_ID = 2**63 - 1
+MAX_OFFSET = 10**9
+
+
 class PageQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class LocatedIn(serializers.Serializer):
@@ -107,13 +112,15 @@ class BuildingOut(serializers.ModelSerializer):
 
 
 class HouseQuery(PageQuery):
-    building = serializers.IntegerField(required=False, min_value=1)
+    building = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     rented = serializers.BooleanField(required=False, allow_null=True, default=None)
     region = serializers.RegexField(REGION_PREFIX, required=False)
 
 
 class HouseIn(serializers.Serializer):
-    building = serializers.IntegerField(min_value=1, help_text=_("Building id (on create only)."))
+    building = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text=_("Building id (on create only).")
+    )
     unit = serializers.CharField(max_length=16, required=False, allow_blank=True)
     floor = serializers.IntegerField(min_value=-10, max_value=300, required=False, allow_null=True)
     room = serializers.CharField(max_length=32)
@@ -156,12 +163,14 @@ class HouseOut(serializers.ModelSerializer):
 
 
 class HouseholdQuery(PageQuery):
-    house = serializers.IntegerField(required=False, min_value=1)
+    house = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     region = serializers.RegexField(REGION_PREFIX, required=False)
 
 
 class HouseholdIn(serializers.Serializer):
-    house = serializers.IntegerField(min_value=1, help_text=_("House id (on create only)."))
+    house = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text=_("House id (on create only).")
+    )
     number = serializers.CharField(max_length=32, required=False, allow_blank=True)
     household_type = serializers.ChoiceField(
         choices=Household.HouseholdType.choices, required=False
@@ -211,7 +220,7 @@ class PersonQuery(PageQuery):
     )
     residency_type = serializers.ChoiceField(choices=Person.ResidencyType.choices, required=False)
     tag = serializers.SlugField(required=False)
-    house = serializers.IntegerField(required=False, min_value=1)
+    house = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     region = serializers.RegexField(REGION_PREFIX, required=False)
     living = serializers.BooleanField(required=False, allow_null=True, default=None)
 
@@ -261,7 +270,9 @@ class PersonUpdateIn(PersonFieldsIn):
 class MoveInIn(serializers.Serializer):
     house = serializers.IntegerField(min_value=1)
     relation = serializers.ChoiceField(choices=Residency.Relation.choices)
-    household = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    household = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True
+    )
     moved_in_on = serializers.DateField(required=False, allow_null=True)
     registered = serializers.BooleanField(
         default=True,
@@ -408,7 +419,9 @@ class ResidencyTypeIn(serializers.Serializer):
 
 
 class MergeIn(serializers.Serializer):
-    duplicate = serializers.IntegerField(min_value=1, help_text=_("Id of the duplicate record."))
+    duplicate = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text=_("Id of the duplicate record.")
+    )
     reason = serializers.CharField(max_length=500)
 
 
@@ -420,7 +433,9 @@ class RegistrationOut(serializers.Serializer):
 
 class ResidencyUpdateIn(serializers.Serializer):
     relation = serializers.ChoiceField(choices=Residency.Relation.choices, required=False)
-    household = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    household = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True
+    )
     has_id_copy = serializers.BooleanField(required=False)
 
 
@@ -462,7 +477,9 @@ class OrganizationQuery(PageQuery):
 
 
 class OrganizationIn(LocatedIn):
-    building = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    building = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True
+    )
     name = serializers.CharField(max_length=200)
     org_type = serializers.ChoiceField(choices=Organization.OrgType.choices)
     credit_code = serializers.CharField(max_length=30, required=False, allow_blank=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from wangge.web import views, views_cases
+from wangge.web import views, views_cases, views_ledgers, views_qr, views_registry
 
 app_name = "web"
 
@@ -22,4 +22,58 @@ urlpatterns = [
     path("m/", views_cases.mobile_tasks, name="mobile-tasks"),
     path("m/report/", views_cases.mobile_report, name="mobile-report"),
     path("m/cases/<str:number>/", views_cases.mobile_case, name="mobile-case"),
+    # The registry: grid → buildings → houses → households → people, search, components map.
+    path("registry/", views_registry.registry_home, name="registry"),
+    path("registry/search/", views_registry.search_page, name="registry-search"),
+    path("registry/grids/<str:code>/", views_registry.grid_page, name="registry-grid"),
+    path("registry/buildings/<int:pk>/", views_registry.building_page, name="registry-building"),
+    path("registry/houses/<int:pk>/", views_registry.house_page, name="registry-house"),
+    path(
+        "registry/households/<int:pk>/",
+        views_registry.household_page,
+        name="registry-household",
+    ),
+    path("registry/people/<int:pk>/", views_registry.person_page, name="registry-person"),
+    path(
+        "registry/organizations/<int:pk>/",
+        views_registry.organization_page,
+        name="registry-organization",
+    ),
+    path("registry/components/", views_registry.components_map, name="registry-components"),
+    path(
+        "registry/components.geojson",
+        views_registry.components_geojson,
+        name="registry-components-geojson",
+    ),
+    # Rented houses: the QR page, pending self-registrations, label sheets, star ratings.
+    path("q/<str:token>/", views_qr.house_qr_page, name="qr-house"),
+    path("q/<str:token>/locate/", views_qr.house_qr_locate, name="qr-locate"),
+    path(
+        "m/self-registrations/",
+        views_qr.self_registrations_page,
+        name="mobile-self-registrations",
+    ),
+    path("registry/qr-labels/", views_qr.qr_labels_page, name="registry-qr-labels"),
+    path(
+        "registry/houses/<int:pk>/ratings/",
+        views_qr.house_ratings_fragment,
+        name="registry-house-ratings",
+    ),
+]
+
+# Ledgers (台账): templates, import with progress, rejects, export.
+urlpatterns += [
+    path("registry/ledgers/", views_ledgers.ledgers, name="ledgers"),
+    path("registry/ledgers/jobs/<int:pk>/", views_ledgers.ledger_job, name="ledger-job"),
+    path(
+        "registry/ledgers/jobs/<int:pk>/rejects/",
+        views_ledgers.ledger_rejects,
+        name="ledger-rejects",
+    ),
+    path(
+        "registry/ledgers/<slug:kind>/template/",
+        views_ledgers.ledger_template,
+        name="ledger-template",
+    ),
+    path("registry/ledgers/<slug:kind>/export/", views_ledgers.ledger_export, name="ledger-export"),
 ]

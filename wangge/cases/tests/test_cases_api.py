@@ -194,3 +194,14 @@ def test_twenty_dispatchers_at_once_one_wins_nineteen_get_409(cast):
     assert sorted(statuses) == [200] + [409] * 19
     assert CaseEvent.objects.filter(case__number=number, action="dispatch").count() == 1
     assert Case.objects.get(number=number).state == S.DISPATCHED
+
+
+@pytest.mark.django_db
+def test_an_overlong_idempotency_key_is_refused_not_cut(cast):
+    client = client_for(cast.grid_worker_a)
+    response = client.post(
+        reverse("api:cases"), create_body(), format="json", HTTP_IDEMPOTENCY_KEY="k" * 201
+    )
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["errors"]
+    assert not Case.objects.exists()

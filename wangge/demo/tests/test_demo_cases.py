@@ -431,11 +431,11 @@ def test_generated_rows_are_the_rows_the_services_write(demo):
 
 @pytest.mark.slow
 def test_demo_data_generates_the_cases_once(capsys):
-    call_command("demo_data", "--district", "110102", "--cases", "3000")
+    call_command("demo_data", "--district", "110102", "--cases", "3000", "--population", "small")
     printed = capsys.readouterr().out
     assert "Cases: 3,000 with" in printed
     assert Case.objects.count() == 3000
-    call_command("demo_data", "--district", "110102", "--cases", "3000")
+    call_command("demo_data", "--district", "110102", "--cases", "3000", "--population", "small")
     assert "3,000 cases already: generating none" in capsys.readouterr().out
     assert Case.objects.count() == 3000
     busiest = (

@@ -9,13 +9,13 @@ from wangge.regions.models import Grid, Region
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_demo_district_loads_once_and_answers_the_readme_lookup(capsys):
-    call_command("demo_data", "--district", "110102", "--no-cases")
+    call_command("demo_data", "--district", "110102", "--no-cases", "--population", "small")
     assert Region.objects.filter(level="street").count() == 15
     assert Region.objects.filter(level="community").count() == 263
     assert Grid.objects.filter(layer="social").count() == 1623
     assert 2300 < Grid.objects.filter(layer="unit").count() < 2600
 
-    call_command("demo_data", "--district", "110102", "--no-cases")
+    call_command("demo_data", "--district", "110102", "--no-cases", "--population", "small")
     assert "already loaded: reusing it" in capsys.readouterr().out
     assert Grid.objects.filter(layer="social").count() == 1623
 

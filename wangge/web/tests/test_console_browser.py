@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from wangge.cases.models import Case, CasePhoto
 from wangge.cases.tests.factories import IN_GRID_A, IN_GRID_B, act, category, department, report
@@ -80,7 +81,8 @@ def test_an_operator_accepts_and_the_commander_dispatches_through_the_console(
     assert page.locator(".summary-count").first.inner_text() == "2"
     page.fill("#filter-region", "110102001")  # the west street: the filter reloads the counts
     page.click(".console-filter button[type=submit]")
-    page.wait_for_function("document.querySelector('.summary-count').textContent.trim() === '1'")
+    # expect() polls from Playwright's side: a string predicate would need 'unsafe-eval' (CSP).
+    expect(page.locator(".summary-count").first).to_have_text("1")
     assert "region=110102001" in page.url
     page.click("#tab-reported")  # loaded by HTMX
     row_link = page.locator(f"#queue-panel a:text-is('{case.number}')")
@@ -127,7 +129,7 @@ def test_the_open_cases_map_draws_the_cases_in_scope(cast, live_server, browser)
     page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     errors = watch_errors(page)
     sign_in(page, live_server, "officer_a", "/console/map/")
-    page.wait_for_function("document.getElementById('cases-map-status').textContent.includes('2')")
+    expect(page.locator("#cases-map-status")).to_contain_text("2")
     page.locator("#cases-map[data-outlines-shown='true']").wait_for()
 
     # A click on the red (overdue) marker opens its popup, which links to the case.

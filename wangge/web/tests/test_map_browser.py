@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from wangge.regions.tests.factories import make_user
 
@@ -73,7 +74,8 @@ def test_a_community_officer_sees_the_tree_selects_a_grid_and_searches(
     option = page.locator(".search-option").first
     option.wait_for()
     option.click()
-    page.wait_for_function("document.getElementById('card-title').textContent.includes('第2网格')")
+    # expect() polls from Playwright's side: a string predicate would need 'unsafe-eval' (CSP).
+    expect(page.locator("#card-title")).to_contain_text("第2网格")
     assert "110102001001002" in card.inner_text()
     assert "区域树" in page.content()
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from wangge.cases.models import Case
 from wangge.demo.cases import DEFAULT_COUNT, GenerationReport, generate_cases
 from wangge.demo.departments import departments_ensure
 from wangge.demo.people import demo_users_ensure
+from wangge.demo.population import SIZES, generate_population
 from wangge.demo.territory import DISTRICTS, build_territory
 from wangge.regions.models import Grid, Region
 from wangge.regions.services import territory_import
@@ -36,6 +37,14 @@ class Command(BaseCommand):
             help=f"cases to generate when the district has none yet (default {DEFAULT_COUNT:,})",
         )
         parser.add_argument("--no-cases", action="store_true", help="generate no cases")
+        parser.add_argument(
+            "--population",
+            default="demo",
+            choices=[*SIZES, "none"],
+            help="synthetic residents, houses, organizations and components: the first street "
+            "(demo, default), every grid (full, about 1.1 million people in 110102), a few hundred "
+            "(small) or none; streets that have buildings already are left alone",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         code = options["district"]
@@ -55,6 +64,8 @@ class Command(BaseCommand):
             f"responsibility rules: {departments.rules} ({departments.created_rules} new)"
         )
         self._summary(code, time.monotonic() - started)
+        if options["population"] != "none":
+            self._populate(code, options["population"], options["seed"], options["verbosity"])
         if options["no_cases"] or options["cases"] <= 0:
             return
         existing = Case.objects.filter(region_code__startswith=code).count()
@@ -78,6 +89,27 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Cases: {report.cases:,} with {report.events:,} events "
                 f"({report.open_cases:,} open; {states}) in {report.seconds:.1f} s"
+            )
+        )
+
+    def _populate(self, code: str, size: str, seed: int, verbosity: int) -> None:
+        self.stdout.write(f"Generating the {size} population of {code} …")
+        report = generate_population(
+            code,
+            size=size,
+            seed=seed,
+            progress=lambda message: self.stdout.write(f"  {message}") if verbosity > 1 else None,
+        )
+        if report.streets == 0:
+            self.stdout.write("Population: the streets asked for are populated already.")
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Population: {report.people:,} people ({report.floating:,} floating) in "
+                f"{report.households:,} households, {report.houses:,} houses, "
+                f"{report.buildings:,} buildings; {report.organizations:,} organizations, "
+                f"{report.components:,} components; {report.streets} street(s) "
+                f"({report.skipped_streets} already populated) in {report.seconds:.1f} s"
             )
         )
 
