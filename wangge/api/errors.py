@@ -12,6 +12,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from wangge.core import errors
 
 _STATUS = {
+    errors.KeyReusedError: status.HTTP_422_UNPROCESSABLE_ENTITY,
     errors.NotFoundError: status.HTTP_404_NOT_FOUND,
     errors.PermissionDeniedError: status.HTTP_403_FORBIDDEN,
     errors.ConflictError: status.HTTP_409_CONFLICT,

@@ -37,7 +37,10 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=False,
-    description="A retried create with the same key returns the first case and creates nothing.",
+    description=(
+        "A retried create with the same key returns the first case (200) and creates nothing; "
+        "the same key with a different report is refused (422)."
+    ),
 )
 
 
@@ -124,7 +127,11 @@ class CaseListCreateApi(APIView):
         operation_id="cases_create",
         parameters=[IDEMPOTENCY_KEY],
         request=serializers.CaseIn,
-        responses={201: serializers.CaseCreatedOut, 200: serializers.CaseCreatedOut},
+        responses={
+            201: serializers.CaseCreatedOut,
+            200: serializers.CaseCreatedOut,
+            422: OpenApiTypes.OBJECT,
+        },
         summary="Report a case (located to its grid at intake)",
     )
     def post(self, request: Request) -> Response:

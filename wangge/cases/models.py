@@ -437,6 +437,13 @@ class IntakeKey(models.Model):
         max_length=150, help_text=_("Who sent the key: a user id or a device id.")
     )
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "SHA-256 of the report the key came with: the same key with another report is refused."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

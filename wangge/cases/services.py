@@ -3,6 +3,8 @@ append its event, queue its notifications. Side effects (sending) happen after c
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +35,7 @@ from wangge.cases.workflow import LEVEL_ABOVE, Action, allowed_actions, refusal
 from wangge.core.errors import (
     ConflictError,
     InvalidInputError,
+    KeyReusedError,
     NotFoundError,
     PermissionDeniedError,
 )
@@ -82,8 +85,9 @@ def case_create(*, intake: Intake, actor: User | None, client: str = "") -> tupl
     case the first one created and creates nothing; a unique constraint makes that hold under races.
     """
     client = client or (f"user:{actor.pk}" if actor is not None and actor.pk else "anonymous")
+    fingerprint = _fingerprint(intake) if intake.idempotency_key else ""
     if intake.idempotency_key:
-        existing = _case_for_key(client, intake.idempotency_key)
+        existing = _case_for_key(client, intake.idempotency_key, fingerprint)
         if existing is not None:
             return existing, False
     # Located, checked and given its deadline before the transaction: on SQLite BEGIN IMMEDIATE
@@ -93,18 +97,63 @@ def case_create(*, intake: Intake, actor: User | None, client: str = "") -> tupl
         with transaction.atomic():
             _store(case, intake, actor)
             if intake.idempotency_key:
-                IntakeKey.objects.create(key=intake.idempotency_key, client=client, case=case)
+                IntakeKey.objects.create(
+                    key=intake.idempotency_key, client=client, case=case, fingerprint=fingerprint
+                )
     except IntegrityError:
-        existing = _case_for_key(client, intake.idempotency_key) if intake.idempotency_key else None
+        existing = (
+            _case_for_key(client, intake.idempotency_key, fingerprint)
+            if intake.idempotency_key
+            else None
+        )
         if existing is None:
             raise
         return existing, False
     return case, True
 
 
-def _case_for_key(client: str, key: str) -> Case | None:
+def _fingerprint(intake: Intake) -> str:
+    """What makes two reports the same report, hashed."""
+    fields = {
+        name: getattr(intake, name)
+        for name in (
+            "source",
+            "description",
+            "lng",
+            "lat",
+            "address",
+            "condition",
+            "urgency",
+            "area_grade",
+            "reporter_name",
+            "reporter_phone",
+            "self_handle",
+            "self_handle_result",
+        )
+    }
+    fields["category"] = intake.category.pk
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _case_for_key(client: str, key: str, fingerprint: str) -> Case | None:
     found = IntakeKey.objects.filter(client=client, key=key).select_related("case").first()
-    return found.case if found else None
+    if found is None:
+        return None
+    if found.fingerprint and fingerprint and found.fingerprint != fingerprint:
+        raise KeyReusedError(
+            _("This Idempotency-Key was used for another report."),
+            {
+                "Idempotency-Key": [
+                    _(
+                        "Case %(number)s was created with this key from a different report; "
+                        "use a new key for a new report."
+                    )
+                    % {"number": found.case.number}
+                ]
+            },
+        )
+    return found.case
 
 
 def _new_case(intake: Intake, actor: User | None) -> Case:

@@ -35,3 +35,7 @@ class InvalidInputError(DomainError):
     def __init__(self, message: str, errors: Mapping[str, Sequence[str]] | None = None) -> None:
         super().__init__(message)
         self.errors = {field: list(msgs) for field, msgs in (errors or {}).items()}
+
+
+class KeyReusedError(InvalidInputError):
+    """An idempotency key sent again with a different request: a client bug, not a retry."""

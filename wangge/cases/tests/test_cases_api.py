@@ -205,3 +205,25 @@ def test_an_overlong_idempotency_key_is_refused_not_cut(cast):
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["errors"]
     assert not Case.objects.exists()
+
+
+@pytest.mark.django_db
+def test_one_key_with_a_different_report_is_422_and_creates_nothing(cast):
+    client = client_for(cast.grid_worker_a)
+    first = client.post(
+        reverse("api:cases"), create_body(), format="json", HTTP_IDEMPOTENCY_KEY="r-1"
+    )
+    assert first.status_code == 201
+    again = client.post(
+        reverse("api:cases"), create_body(), format="json", HTTP_IDEMPOTENCY_KEY="r-1"
+    )
+    assert (again.status_code, again.json()["number"]) == (200, first.json()["number"])
+    other = client.post(
+        reverse("api:cases"),
+        create_body(description="路灯不亮"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="r-1",
+    )
+    assert other.status_code == 422
+    assert first.json()["number"] in other.json()["errors"]["Idempotency-Key"][0]
+    assert Case.objects.count() == 1
