@@ -352,7 +352,7 @@ class DepartmentOut(serializers.Serializer):
     name = serializers.CharField()
 
 
-class PersonOut(serializers.Serializer):
+class DispatchPersonOut(serializers.Serializer):
     username = serializers.CharField()
     name = serializers.CharField(source="get_full_name")
     scope_code = serializers.CharField()
@@ -361,7 +361,7 @@ class PersonOut(serializers.Serializer):
 class DispatchOptionsOut(serializers.Serializer):
     suggested_department = serializers.CharField(allow_null=True)
     departments = DepartmentOut(many=True)
-    people = PersonOut(many=True)
+    people = DispatchPersonOut(many=True)
 
 
 class CasePageOut(serializers.Serializer):
