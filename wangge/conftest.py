@@ -50,12 +50,20 @@ def _end_stray_connections(django_db_setup, django_db_blocker):
     database can be dropped at the end of the run."""
     yield
     with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and _test_database_open():
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+def _test_database_open() -> bool:
+    """False when no test used the database: the connection still names the real one."""
+    return connection.settings_dict["NAME"].startswith("test_") or bool(
+        connection.settings_dict.get("TEST", {}).get("NAME")
+        and connection.settings_dict["NAME"] == connection.settings_dict["TEST"]["NAME"]
+    )
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ class SecurityHeadersMiddleware:
         if "Content-Security-Policy" not in response.headers:
             response.headers["Content-Security-Policy"] = content_security_policy()
         if carries_personal_data(request):
-            patch_cache_control(response, no_store=True, private=True)
+            patch_cache_control(response, no_store=True)
         return response
 
 

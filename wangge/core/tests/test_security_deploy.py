@@ -17,7 +17,8 @@ def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
     environ = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("WANGGE_") and k != "DJANGO_SETTINGS_MODULE"
+        if not k.startswith("WANGGE_")
+        and k not in {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     environ.update(
         {
