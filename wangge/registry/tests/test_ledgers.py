@@ -327,6 +327,7 @@ def post_file(client, kind: str, content: bytes, name: str):
         reverse("api:ledger-imports", args=[kind]),
         {"file": SimpleUploadedFile(name, content)},
         format="multipart",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
 
