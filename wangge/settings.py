@@ -270,6 +270,7 @@ SPECTACULAR_SETTINGS = {
         "SatisfactionEnum": ["satisfied", "basically", "unsatisfied"],
         "AreaGradeEnum": ["A", "B", "C"],
         "SelfRegistrationStatusEnum": "wangge.registry.models.SelfRegistration.Status",
+        "ComponentStatusEnum": "wangge.registry.models.Component.Status",
     },
     # Every operation documents the error answers it can give (wangge/api/schema.py).
     "POSTPROCESSING_HOOKS": [

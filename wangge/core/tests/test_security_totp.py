@@ -112,7 +112,7 @@ def test_the_admin_site_requires_a_verified_session(cast):
 def test_an_unverified_session_gets_403_from_the_api(cast):
     enrolled(cast.commander)
     client = password_login(cast.commander)
-    response = client.get(reverse("api:regions"))
+    response = client.get(reverse("api:regions"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 403
     assert "authenticator" in response.json()["detail"]
 

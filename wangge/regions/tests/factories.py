@@ -107,6 +107,8 @@ def make_user(username: str, *, role: str | None, scope: str = "", **extra: Any)
 
 
 def client_for(user: User) -> APIClient:
+    """An API client signed in as ``user``, asking for English so tests can read the messages."""
     client = APIClient()
     client.force_authenticate(user)
+    client.credentials(HTTP_ACCEPT_LANGUAGE="en")
     return client

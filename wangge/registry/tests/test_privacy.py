@@ -241,7 +241,7 @@ def test_unmasking_needs_the_permission_a_reason_and_writes_an_audit_row(cast, s
 
     assert shown.status_code == 200
     assert shown.json() == {"field": "id_number", "value": ID_A}
-    assert shown["Cache-Control"] == "no-store"
+    assert "no-store" in shown["Cache-Control"]
     assert phone.json()["value"] == PHONE_A
     rows = list(AuditLog.objects.filter(action="pii.unmask").order_by("id"))
     assert [(r.actor, r.target_type, r.target_id) for r in rows] == [
