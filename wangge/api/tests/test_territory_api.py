@@ -49,6 +49,7 @@ def test_locate_outside_the_district_is_404_with_a_message(cast):
     assert response.json()["detail"] == (
         "The point (121.47, 31.23) lies outside every grid of the layer 社会治理网格."
     )
+    client.credentials()  # no Accept-Language: the site's default language, Chinese
     chinese = client.get(LOCATE, {"lng": 121.47, "lat": 31.23})
     assert chinese.json()["detail"] == "点 (121.47, 31.23) 不在图层“社会治理网格”的任何网格内。"
 
