@@ -125,7 +125,7 @@ def test_the_data_migration_chains_rows_written_before_the_chain():
     connection.vendor != "postgresql",
     reason="the SQLite test database is in memory with a shared cache: no busy wait between threads",
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_writers_keep_one_chain():
     def writer() -> None:
         try:
