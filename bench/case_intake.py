@@ -1145,7 +1145,6 @@ STEPS: list[tuple[str, tuple[str, str], tuple[str, str] | None]] = [
     ),
     ("input validation (CaseIn, cached small class)", ("wangge/cases/api.py", "_valid"), None),
     ("locate: grid_at (STRtree, version recheck)", ("wangge/regions/locate.py", "grid_at"), None),
-    ("case number: one upsert … RETURNING", ("wangge/cases/services.py", "_next_number"), None),
     (
         "deadline: cached time limit + calendar",
         ("wangge/cases/sla.py", "stage_deadline"),
@@ -1153,15 +1152,9 @@ STEPS: list[tuple[str, tuple[str, str], tuple[str, str] | None]] = [
     ),
     ("PII sealing (only with a reporter phone)", ("wangge/cases/services.py", "_seal_phone"), None),
     (
-        "case INSERT",
-        ("django/db/models/base.py", "save"),
-        ("wangge/cases/services.py", "_create"),
-    ),
-    ("event INSERT", ("wangge/cases/services.py", "_append_event"), None),
-    (
-        "COMMIT",
-        ("django/db/transaction.py", "__exit__"),
-        ("wangge/cases/services.py", "case_create"),
+        "write: number + case + event in one statement (its own COMMIT)",
+        ("wangge/cases/services.py", "_store"),
+        None,
     ),
     ("answer: allowed_actions", ("wangge/cases/workflow.py", "allowed_actions"), None),
     (

@@ -65,6 +65,10 @@ class ConfigCache(Generic[K, V]):
         with self._lock:
             self._entries.clear()
 
+    def forget(self, key: K) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
     def _changed(self, **_kwargs: Any) -> None:
         self.invalidate()
 

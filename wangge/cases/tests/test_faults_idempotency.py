@@ -17,7 +17,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from rest_framework.authtoken.models import Token
 
-from wangge.cases import sla
+from wangge.cases import services, sla
 from wangge.cases.models import Case, CaseEvent, IntakeKey
 from wangge.cases.services import Intake, case_create
 from wangge.cases.tests.factories import IN_GRID_A, category
@@ -190,6 +190,26 @@ def slow_first_call(target, seconds: float):
     return wrapper
 
 
+def slow_commit_of_first_call(store, seconds: float):
+    """Wrap the one-statement store of a report so its first call runs in a transaction that
+    waits ``seconds`` before its COMMIT, holding the number it took and its key."""
+    entered, left = threading.Event(), threading.Event()
+
+    def wrapper(*args):
+        if entered.is_set():
+            return store(*args)
+        entered.set()
+        try:
+            with transaction.atomic():
+                store(*args)
+                time.sleep(seconds)
+        finally:
+            left.set()
+
+    wrapper.entered, wrapper.left = entered, left
+    return wrapper
+
+
 def give_up_then_retry(port: int, host: str, token: str, key: str, slow) -> list[Answer]:
     headers = {"Authorization": f"Token {token}", "Idempotency-Key": key}
     body = report_body()
@@ -223,12 +243,12 @@ def test_a_retry_after_a_time_out_before_numbering_returns_one_case(cast, live_s
 @postgresql_only
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_retry_after_a_time_out_inside_the_transaction_returns_one_case(cast, live_server):
-    """The first request stalls after it took its number, inside its transaction (writing the
-    event): the retry waits for it and answers with its case."""
+    """The first request stalls after it took its number, inside its transaction (before its
+    COMMIT): the retry waits for it and answers with its case."""
     host, port = server(live_server)
     token = Token.objects.create(user=cast.grid_worker_a).key
-    slow = slow_first_call(CaseEvent.save, 1.5)
-    with mock.patch.object(CaseEvent, "save", slow):
+    slow = slow_commit_of_first_call(services._store_in_one_statement, 1.5)
+    with mock.patch.object(services, "_store_in_one_statement", slow):
         answers = give_up_then_retry(port, host, token, "lost-answer-2", slow)
     assert [a.status for a in answers] == [200, 200], [a.body[:300] for a in answers]
     assert answers[0].json()["number"] == answers[1].json()["number"]

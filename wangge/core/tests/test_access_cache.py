@@ -8,9 +8,12 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from wangge.core.models import User
 from wangge.core.roles import user_access, user_roles
+from wangge.core.tokens import CachedTokenAuthentication
 
 pytestmark = pytest.mark.django_db
 CACHED = override_settings(WANGGE_ACCESS_RECHECK_SECONDS=3600)
@@ -69,3 +72,52 @@ def test_superusers_hold_every_permission(cast):
     admin.save()
     assert _fresh(admin).has_perm("registry.view_person")
     assert _fresh(admin).has_perms(["cases.add_case", "core.change_department"])
+
+
+# API tokens ---------------------------------------------------------------------------------------
+
+
+def _token_client(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}", HTTP_ACCEPT_LANGUAGE="en")
+    return client
+
+
+@CACHED
+def test_a_known_token_is_not_looked_up_again(cast):
+    key = Token.objects.create(user=cast.grid_worker_a).key
+    assert _token_client(key).get("/api/v1/regions/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert _token_client(key).get("/api/v1/regions/").status_code == 200
+    assert not any("authtoken_token" in q["sql"] for q in queries.captured_queries)
+
+
+@CACHED
+def test_a_deleted_token_or_a_deactivated_user_is_refused_at_once(cast):
+    token = Token.objects.create(user=cast.grid_worker_a)
+    assert _token_client(token.key).get("/api/v1/regions/").status_code == 200
+    token.delete()
+    assert _token_client(token.key).get("/api/v1/regions/").status_code == 401
+    other = Token.objects.create(user=cast.grid_worker_b)
+    assert _token_client(other.key).get("/api/v1/regions/").status_code == 200
+    cast.grid_worker_b.is_active = False
+    cast.grid_worker_b.save()
+    answer = _token_client(other.key).get("/api/v1/regions/")
+    assert answer.status_code == 401, answer.content
+
+
+@CACHED
+def test_requests_get_their_own_user_object(cast):
+    key = Token.objects.create(user=cast.grid_worker_a).key
+    auth = CachedTokenAuthentication()
+    first, _ = auth.authenticate_credentials(key)
+    first.first_name = "changed by one request"
+    second, _ = auth.authenticate_credentials(key)
+    assert second.pk == first.pk and second.first_name != "changed by one request"
+
+
+@CACHED
+def test_an_unknown_token_is_refused_and_not_kept(cast):
+    assert _token_client("0" * 40).get("/api/v1/regions/").status_code == 401
+    Token.objects.create(user=cast.grid_worker_a, key="0" * 40)
+    assert _token_client("0" * 40).get("/api/v1/regions/").status_code == 200
