@@ -1225,6 +1225,8 @@ def profile_intake(
     report.check("profile: every answer 201", failures == 0, f"{failures} of {2 * n + 21} not 201")
 
     stats = pstats.Stats(profiler)
+    if os.environ.get("WANGGE_BENCH_PSTATS"):  # for a closer look: python -m pstats FILE
+        stats.dump_stats(os.environ["WANGGE_BENCH_PSTATS"])
     total = _cumulative(stats, ("django/test/client.py", "post"), ("case_intake.py", "post")) / n
     print(
         f"  {wall_ms:.1f} ms per creation without the profiler, {total * 1e3:.1f} ms under "

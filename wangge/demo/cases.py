@@ -73,6 +73,7 @@ from wangge.cases.services import H3_RESOLUTION, PUBLIC_SOURCES
 from wangge.cases.workflow import LEVEL_ABOVE
 from wangge.core import pii
 from wangge.core.models import Department, User
+from wangge.core.sqlparts import db_converter
 from wangge.core.workcalendar import current_calendar
 from wangge.demo.departments import department_code
 from wangge.lib.calendar import TimeUnit, WorkCalendar
@@ -1696,7 +1697,7 @@ class _Inserter:
         self.converters = [
             (index, converter)
             for index, field in enumerate(self.fields)
-            if (converter := _converter(field)) is not None
+            if (converter := db_converter(field)) is not None
         ]
 
     def reserve_ids(self, n: int) -> list[int]:
@@ -1726,22 +1727,6 @@ class _Inserter:
                         copy.write_row(row)
             else:
                 cursor.executemany(self.sql, rows)
-
-
-def _converter(field: models.Field) -> Callable[[Any], Any] | None:
-    """What ``field.get_db_prep_save`` does to a value of the right Python type, or None when it
-    leaves it as it is (the ``get_prep_value`` steps in between only coerce other types)."""
-    ops = connection.ops
-    if isinstance(field, models.DateTimeField):
-        return ops.adapt_datetimefield_value
-    if isinstance(field, models.DateField):
-        return ops.adapt_datefield_value
-    if isinstance(field, models.JSONField):
-        encoder = field.encoder
-        return lambda value: ops.adapt_json_value(value, encoder)
-    if isinstance(field, models.DecimalField | models.TimeField | models.BinaryField):
-        return lambda value: field.get_db_prep_save(value, connection)
-    return None
 
 
 def _write(
