@@ -354,6 +354,11 @@ WANGGE_PII_HASH_KEY = env_str("WANGGE_PII_HASH_KEY", "")
 if not DEBUG and (not WANGGE_PII_KEYS or not WANGGE_PII_HASH_KEY):
     raise EnvError("WANGGE_PII_KEYS and WANGGE_PII_HASH_KEY must be set when WANGGE_DEBUG is off.")
 
+# Ledger imports: processes checking and sealing rows beside the writer (1: in the writer), and the
+# days a rejects file (rejected rows as uploaded, ID numbers in clear) is kept before it is deleted.
+WANGGE_LEDGER_WORKERS = env_int("WANGGE_LEDGER_WORKERS", 1, minimum=1, maximum=32)
+WANGGE_LEDGER_REJECTS_DAYS = env_int("WANGGE_LEDGER_REJECTS_DAYS", 7, minimum=1, maximum=365)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
