@@ -2,6 +2,7 @@
 grid worker scans the code (with the phone's position) and sees the registration waiting."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -74,11 +75,13 @@ def test_a_tenant_registers_on_the_phone_and_the_grid_worker_scans_the_code(
     page.click(".login-form button[type=submit]")
     page.wait_for_url(url)
     assert "李四" in page.locator("body").inner_text()
-    page.wait_for_function("document.getElementById('qr-scan').dataset.located !== undefined")
-    page.wait_for_function(
-        "document.getElementById('qr-scan').textContent.trim() === "
-        "document.getElementById('qr-scan').dataset.located"
-    )
+    # Locator waits, not wait_for_function: its polling evaluates a string, which the page's CSP
+    # (no 'unsafe-eval') refuses whenever the first check is not already true.
+    from playwright.sync_api import expect
+
+    scan = page.locator("#qr-scan")
+    expect(scan).to_have_attribute("data-located", re.compile(r"."))
+    expect(scan).to_have_text(scan.get_attribute("data-located") or "")
     page.screenshot(path=str(SHOTS / "qr-worker-house.png"), full_page=True)
     scan = HouseScan.objects.get(house=house)
     assert (scan.user.username, round(scan.lng, 2), round(scan.lat, 2)) == (
