@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import F
 
 from wangge.core import pii
-from wangge.demo.population import SIZES, generate_population
+from wangge.demo.population import LOADED_MODELS, SIZES, generate_population
 from wangge.lib.idnumbers import parse_credit_code, parse_resident_id
 from wangge.regions.models import Grid
 from wangge.registry import codes
@@ -160,3 +160,30 @@ def test_demo_data_takes_the_population_flag(territory, capsys):
     call_command("demo_data", "--district", "110102", "--no-cases", "--population", "small")
     assert "populated already" in capsys.readouterr().out
     assert Person.objects.count() == 300
+
+
+def _schema_of_loaded_tables() -> set[tuple[str, str]]:
+    tables = [model._meta.db_table for model in LOADED_MODELS]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = ANY(%s::regclass[]) "
+            "UNION SELECT indrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid = ANY(%s::regclass[])",
+            [tables, tables],
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the bulk load is PostgreSQL's")
+def test_the_bulk_load_puts_back_every_index_constraint_and_foreign_key(territory):
+    before = _schema_of_loaded_tables()
+    assert len(before) > 60  # indexes, checks, unique constraints, foreign keys
+    report = generate_population("110102", size="small", today=TODAY, workers=1, bulk=True)
+    assert _schema_of_loaded_tables() == before
+    assert report.people == Person.objects.count() == 300
+    current = Residency.objects.filter(moved_out_on__isnull=True, deregistered_at__isnull=True)
+    assert current.values("person").distinct().count() == 300
+    assert not current.exclude(household__house=F("house")).exists()
+    # Not empty any more: a second bulk run writes nothing, the next size keeps the indexes.
+    assert generate_population("110102", size="small", today=TODAY, bulk=True).streets == 0

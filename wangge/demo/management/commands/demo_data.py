@@ -112,6 +112,16 @@ class Command(BaseCommand):
                 f"({report.skipped_streets} already populated) in {report.seconds:.1f} s"
             )
         )
+        phases = ", ".join(f"{phase} {cpu:.1f} s" for phase, cpu in report.phase_cpu.items())
+        finish = (
+            f"; indexes and foreign keys rebuilt in {report.finish_seconds:.1f} s"
+            if report.finish_seconds
+            else ""
+        )
+        self.stdout.write(
+            f"  CPU of the planning processes: {phases}; written in {report.write_seconds:.1f} s"
+            f"{finish}"
+        )
 
     def _load_territory(self, code: str, seed: int) -> None:
         self.stdout.write(f"Generating the territory of {code} …")
