@@ -177,7 +177,11 @@ class House(models.Model):
         OTHER = "other", _("Other (其他)")
 
     building = models.ForeignKey(
-        Building, verbose_name=_("building"), on_delete=models.PROTECT, related_name="houses"
+        Building,
+        verbose_name=_("building"),
+        on_delete=models.PROTECT,
+        related_name="houses",
+        db_index=False,  # the unique (building, unit, room) index serves lookups by building
     )
     region_code = models.CharField(_("region code"), max_length=15)
     unit = models.CharField(_("unit (单元)"), max_length=16, blank=True)
@@ -362,6 +366,7 @@ class Person(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="merged_records",
+        db_index=False,  # a partial index in Meta: almost every row has none
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -404,14 +409,22 @@ class Person(models.Model):
         indexes = [
             # Scoped lists: "people whose home grid starts with 110102001".
             models.Index(fields=["region_code", "name"], name="reg_person_region_idx"),
-            # Exact search by ID or phone goes through the keyed hash.
-            models.Index(fields=["id_number_hash"], name="reg_person_id_hash_idx"),
+            # Exact search by phone goes through the keyed hash. Search by ID number asks for
+            # active people only, which registry_person_id_hash_unique serves (a query for more
+            # than 100 hashes at once must also say id_number_hash <> '' for the planner to see
+            # it: ledgers.writing._active_people).
             models.Index(fields=["phone_hash"], name="reg_person_phone_hash_idx"),
             # Search by the last four characters a resident reads out.
             models.Index(fields=["id_number_suffix"], name="reg_person_id_suffix_idx"),
             models.Index(fields=["phone_suffix"], name="reg_person_phone_suffix_idx"),
             # Duplicate records (data quality): same name and birth date.
             models.Index(fields=["name", "birth_date"], name="reg_person_name_birth_idx"),
+            # A merged record's survivor (merged_records, and the PROTECT check on deleting it).
+            models.Index(
+                fields=["merged_into"],
+                condition=Q(merged_into__isnull=False),
+                name="reg_person_merged_into_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -453,7 +466,11 @@ class Residency(models.Model):
         OTHER = "other", _("Other (其他)")
 
     person = models.ForeignKey(
-        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="residencies"
+        Person,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="residencies",
+        db_index=False,  # reg_residency_person_idx (person, deregistered_at) serves it
     )
     house = models.ForeignKey(
         House, verbose_name=_("house"), on_delete=models.PROTECT, related_name="residencies"
@@ -465,6 +482,7 @@ class Residency(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="residencies",
+        db_index=False,  # a partial index in Meta: most residencies have no household
     )
     region_code = models.CharField(_("region code"), max_length=15)
     relation = models.CharField(_("relation to the house"), max_length=16, choices=Relation.choices)
@@ -541,6 +559,12 @@ class Residency(models.Model):
         indexes = [
             models.Index(fields=["region_code"], name="reg_residency_region_idx"),
             models.Index(fields=["person", "deregistered_at"], name="reg_residency_person_idx"),
+            # A household's members (house page, household API, the PROTECT check).
+            models.Index(
+                fields=["household"],
+                condition=Q(household__isnull=False),
+                name="reg_residency_household_idx",
+            ),
             # Data quality, "living here, not registered yet": pending registrations by date.
             models.Index(
                 fields=["moved_in_on"],
@@ -591,7 +615,11 @@ class PersonEvent(models.Model):
         MERGED_INTO = "merged_into", _("Merged into another record")
 
     person = models.ForeignKey(
-        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="events"
+        Person,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_index=False,  # reg_personevent_person_idx (person, created_at) serves it
     )
     residency = models.ForeignKey(
         Residency,

@@ -23,7 +23,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -211,13 +211,50 @@ def _chunks(rows: Iterator[list[str]], first_line: int) -> Iterator[list[tuple[i
         yield chunk
 
 
-def _write(kind: str, batch: writing.Batch) -> writing.Outcome:
+def _tune_batch_transaction() -> None:
+    """Settings for the batch's own transaction (``SET LOCAL``); see docs/registry.md.
+
+    ``synchronous_commit`` off: the commit does not wait for the disk; a crash loses at most the
+    last batches (with their progress), which importing the file again adds.
+    ``enable_seqscan`` off: a batch looks rows up by natural key, always through an index; but a
+    table this import is filling may have no statistics yet (autovacuum analyzes it later, or not
+    at all), and the planner then takes 2,000 keys for most of the table and scans all of it, once
+    per batch — the import slows down as the table grows.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('synchronous_commit', 'off', true), "
+            "set_config('enable_seqscan', 'off', true)"
+        )
+
+
+def _write(
+    kind: str, batch: writing.Batch, counts: dict[str, int], rows: int, rejected: int
+) -> writing.Outcome:
+    """Write a batch and the job's progress after it (``counts`` before it, ``rows`` in the
+    chunk, ``rejected`` by checking) in one transaction; ``counts`` is updated when it commits."""
     # A concurrent registration of the same number between lookup and insert fails the batch
     # (unique constraint); the second attempt finds it and counts it as already there.
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                return writing.WRITERS[kind](batch)
+                if connection.vendor == "postgresql":
+                    _tune_batch_transaction()
+                outcome = writing.WRITERS[kind](batch)
+                after = {
+                    "created": counts["created"] + outcome.created,
+                    "unchanged": counts["unchanged"] + outcome.unchanged,
+                    "rejected": counts["rejected"] + rejected + len(outcome.rejected),
+                    "done": counts["done"] + rows,
+                }
+                LedgerImport.objects.filter(pk=batch.job_id).update(
+                    rows_done=after["done"],
+                    created_count=after["created"],
+                    unchanged_count=after["unchanged"],
+                    rejected_count=after["rejected"],
+                )
+            counts.update(after)
+            return outcome
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -296,54 +333,44 @@ def _run(job: LedgerImport, workers: int) -> dict[str, Any]:
         rejects = RejectsFile(job.file_format, header.cells)
         seen: dict[Any, int] = {}
         chunks = _chunks(data, header.line + 1)
+        prepare = writing.preparer(job.kind)
         pool = None
         if workers > 1:
             pool = multiprocessing.get_context("fork").Pool(
                 workers,
                 initializer=validating.init_worker,
-                initargs=(context, translation.get_language()),
+                initargs=(context, translation.get_language(), prepare),
             )
             checked_chunks = _paired(chunks, pool)
         else:
             checked_chunks = (
-                (chunk, [validating.check_row(line, cells, context) for line, cells in chunk])
-                for chunk in chunks
+                (chunk, validating.check_rows(chunk, context, prepare)) for chunk in chunks
             )
         try:
             for chunk, results in checked_chunks:
                 cells_of = dict(chunk)
                 good: list[writing.Row] = []
                 reasons: dict[int, str] = {}
-                for result in results:
-                    if result.values is None:
-                        reasons[result.line] = "；".join(result.reasons)
+                for line, values, problems, key in results:
+                    if values is None:
+                        reasons[line] = "；".join(problems)
                         continue
-                    first = seen.setdefault(result.key, result.line)
-                    if first != result.line:
-                        reasons[result.line] = (
+                    first = seen.setdefault(key, line)
+                    if first != line:
+                        reasons[line] = (
                             context.headers.get(key_field, key_field)
                             + ": "
                             + (_("The same as row %(line)d of this file.") % {"line": first})
                         )
                         continue
-                    good.append((result.line, result.values))
+                    good.append((line, values))
                 batch = writing.Batch(good, actor, job.pk, context.headers, timezone.now())
-                outcome = _write(job.kind, batch)
+                outcome = _write(job.kind, batch, counts, len(chunk), len(reasons))
                 reasons.update(outcome.rejected)
                 for line in sorted(reasons):
                     rejects.add(cells_of[line], reasons[line])
-                counts["created"] += outcome.created
-                counts["unchanged"] += outcome.unchanged
-                counts["rejected"] += len(reasons)
-                counts["done"] += len(chunk)
                 extra["buildings_created"] += outcome.buildings_created
                 extra["houses_created"] += outcome.houses_created
-                LedgerImport.objects.filter(pk=job.pk).update(
-                    rows_done=counts["done"],
-                    created_count=counts["created"],
-                    unchanged_count=counts["unchanged"],
-                    rejected_count=counts["rejected"],
-                )
         finally:
             if pool is not None:
                 pool.terminate()
@@ -363,7 +390,7 @@ def _run(job: LedgerImport, workers: int) -> dict[str, Any]:
 
 def _paired(
     chunks: Iterator[list[tuple[int, list[str]]]], pool: Any
-) -> Iterator[tuple[list[tuple[int, list[str]]], list[validating.Checked]]]:
+) -> Iterator[tuple[list[tuple[int, list[str]]], list[tuple[Any, ...]]]]:
     """Chunks with their results, checked by the pool a few chunks ahead of the writer."""
     from collections import deque
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.utils.translation import gettext as _
 
@@ -47,10 +48,9 @@ class Context:
     unit_grids: dict[str, int]  # components: unit grid code → id (scope is checked on writing)
 
 
-@dataclass
-class Checked:
+class Checked(NamedTuple):  # a tuple: sent back from the worker processes by the thousand
     line: int
-    values: dict[str, Any] | None  # None when rejected
+    values: Any  # the clean values (or what ``prepare`` made of them); None when rejected
     reasons: list[str]
     key: Any = None  # the natural key, for duplicates within the file
 
@@ -267,17 +267,33 @@ _CROSS_CHECKS = {
 
 # Worker processes --------------------------------------------------------------------------------
 
-_worker_context: Context | None = None
+Prepare = Callable[[dict[str, Any]], Any] | None
+_worker: tuple[Context, Prepare] | None = None
 
 
-def init_worker(context: Context, language: str) -> None:
+def init_worker(context: Context, language: str, prepare: Prepare = None) -> None:
     from django.utils import translation
 
-    global _worker_context
-    _worker_context = context
+    global _worker
+    _worker = (context, prepare)
     translation.activate(language)
 
 
-def check_chunk(chunk: list[tuple[int, list[str]]]) -> list[Checked]:
-    assert _worker_context is not None  # noqa: S101
-    return [check_row(line, cells, _worker_context) for line, cells in chunk]
+def check_rows(
+    chunk: list[tuple[int, list[str]]], context: Context, prepare: Prepare = None
+) -> list[Checked]:
+    """``check_row`` of each row; ``prepare`` turns the clean values into what the writer takes."""
+    results = [check_row(line, cells, context) for line, cells in chunk]
+    if prepare is None:
+        return results
+    return [r if r.values is None else r._replace(values=prepare(r.values)) for r in results]
+
+
+def check_chunk(chunk: list[tuple[int, list[str]]]) -> list[tuple[Any, ...]]:
+    """``check_rows`` in a worker process, as plain tuples: named tuples cost several times more
+    to pickle and unpickle (a Python call each way), and the writer wraps them again."""
+    assert _worker is not None  # noqa: S101
+    return [
+        (line, tuple(values) if isinstance(values, tuple) else values, reasons, key)
+        for line, values, reasons, key in check_rows(chunk, *_worker)
+    ]

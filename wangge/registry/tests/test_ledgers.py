@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 
 from wangge.core.models import AuditLog
 from wangge.regions.tests.factories import client_for
-from wangge.registry.ledgers import importing
+from wangge.registry.ledgers import importing, writing
 from wangge.registry.models import (
     Building,
     Component,
@@ -204,6 +204,42 @@ def test_a_known_person_in_another_house_moves_in_and_keeps_one_record(cast):
     assert Person.objects.count() == 1
     assert registration.person.residencies.count() == 2
     assert registration.person.events.filter(action="moved_in").count() == 1
+
+
+@pytest.mark.django_db
+def test_imported_text_and_history_are_stored_as_written(cast):
+    # A backslash and quotes are special in COPY's text format and in JSON: they must survive.
+    row = person_row(1, 姓名="王\\五", 工作单位='"北京"\\分公司', 入住日期="2024-05-01")
+    job = start("people", csv_bytes(PEOPLE_HEADERS, [row]), cast.grid_worker_a, "人员.csv")
+    assert (job.created_count, job.rejected_count) == (1, 0), job.error
+
+    person = Person.objects.get()
+    assert (person.name, person.workplace) == ("王\\五", '"北京"\\分公司')
+    assert (person.status, person.id_type, person.merged_into_id) == ("active", "resident_id", None)
+    assert person.created_at is not None and person.updated_at is not None
+    residency = person.residencies.get()
+    assert residency.registered_by == cast.grid_worker_a and residency.registered_at is not None
+    assert (residency.relation, residency.moved_in_on) == ("owner", date(2024, 5, 1))
+    event = person.events.get()
+    assert (event.action, event.residency_id, event.actor) == (
+        "registered", residency.pk, cast.grid_worker_a,
+    )  # fmt: skip
+    assert event.details == {
+        "house": residency.house_id,
+        "relation": "owner",
+        "moved_in_on": "2024-05-01",
+        "registered": True,
+        "ledger_import": job.pk,
+    }
+
+
+def test_copy_text_escapes_what_copy_reads_specially():
+    assert writing.copy_text("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
+    assert writing.copy_text("王五") == "王五"
+    assert writing.copy_text(None) == "\\N"
+    assert (writing.copy_text(True), writing.copy_text(False)) == ("t", "f")
+    assert writing.copy_text(date(2024, 5, 1)) == "2024-05-01"
+    assert writing.copy_text({"a": "中\t"}) == '{"a": "中\\\\t"}'
 
 
 @pytest.mark.django_db
