@@ -91,8 +91,8 @@ def case_create(*, intake: Intake, actor: User | None, client: str = "") -> tupl
         existing = _case_for_key(client, intake.idempotency_key, fingerprint)
         if existing is not None:
             return existing, False
-    # Located, checked and given its deadline before anything is written: on SQLite BEGIN IMMEDIATE
-    # takes the database's write lock, on PostgreSQL the district's number row is locked to COMMIT.
+    # Located, checked and given its deadline before anything is written: the write holds the
+    # district's number row (PostgreSQL) or the database's write lock (SQLite) until it commits.
     case = _new_case(intake, actor)
     event = _report_event(case, intake, actor)
     key = (
@@ -214,14 +214,7 @@ def _report_event(case: Case, intake: Intake, actor: User | None) -> CaseEvent:
     payload = {"source": intake.source, "grid": case.region_code if case.grid_id else None}
     if intake.self_handle:
         payload["result"] = intake.self_handle_result
-    return CaseEvent(
-        action="report",
-        from_state="",
-        to_state=case.state,
-        actor=actor if actor is not None and actor.pk else None,
-        payload=payload,
-        created_at=case.created_at,
-    )
+    return _new_event("report", "", case.state, actor, "", payload, case.created_at)
 
 
 def _store(case: Case, event: CaseEvent, key: IntakeKey | None) -> None:
@@ -503,8 +496,23 @@ def _append_event(
     payload: dict[str, Any],
     now: datetime,
 ) -> CaseEvent:
-    return CaseEvent.objects.create(
-        case=case,
+    event = _new_event(action, from_state, to_state, actor, reason, payload, now)
+    event.case = case
+    event.save(force_insert=True)
+    return event
+
+
+def _new_event(
+    action: str,
+    from_state: str,
+    to_state: str,
+    actor: User | None,
+    reason: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> CaseEvent:
+    """An event not yet stored nor tied to its case."""
+    return CaseEvent(
         action=action,
         from_state=from_state,
         to_state=to_state,

@@ -115,8 +115,8 @@ def xlsx_row_estimate(stream: IO[bytes]) -> int | None:
         workbook = load_workbook(stream, read_only=True, data_only=True)
         rows = workbook.worksheets[0].max_row
         workbook.close()
-    except Exception:  # noqa: BLE001 — an estimate only; reading reports real faults
-        return None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError):
+        return None  # the progress bar goes without a total; reading the rows reports the fault
     finally:
         stream.seek(0)
     return rows
