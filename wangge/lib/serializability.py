@@ -2,7 +2,10 @@
 
 A history is what clients observed: each transaction is an ``invoke`` event followed by the same
 process's ``ok`` (committed), ``fail`` (surely did not happen) or ``info`` (unknown) event, and its
-value is a list of micro-operations on lists: ``["append", key, token]`` or ``["r", key, [..]]``.
+value is a list of micro-operations on lists. A history may also hold completions only (no ``invoke``
+line at all, ``process`` optional), as Elle's own examples and many recorders write them: the data
+dependencies are inferred the same way, but no real-time order can be, and the result says so. Its
+values are micro-operations: ``["append", key, token]`` or ``["r", key, [..]]``.
 Because every token is appended once and a read returns the whole list, each read names the exact
 version it saw and the longest read of a key gives that key's version order. From the orders we
 infer the dependency graph of Adya's thesis (ww: wrote the next version, wr: read my version,
@@ -176,11 +179,14 @@ class CheckResult:
     valid: bool
     anomalies: dict[str, list[Anomaly]]
     stats: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what could not be checked, and why
 
     def explain(self, *, limit: int | None = 3) -> str:
-        """The verdict in words: "valid", or each class with up to ``limit`` witnesses."""
+        """The verdict in words: "valid", or each class with up to ``limit`` witnesses; then the
+        notes on what was left unchecked."""
+        notes = [f"note: {note}" for note in self.notes]
         if self.valid:
-            return "valid"
+            return "\n".join(["valid", *notes])
         lines: list[str] = []
         for kind, found in self.anomalies.items():
             lines.append(f"{kind} ({len(found)}):")
@@ -188,7 +194,7 @@ class CheckResult:
             lines.extend(f"  - {a.explain()}" for a in shown)
             if len(shown) < len(found):
                 lines.append(f"  … and {len(found) - len(shown)} more")
-        return "\n".join(lines)
+        return "\n".join([*lines, *notes])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -196,6 +202,7 @@ class CheckResult:
             "anomaly_types": list(self.anomalies),
             "anomalies": {k: [a.to_json() for a in v] for k, v in self.anomalies.items()},
             "stats": dict(self.stats),
+            "notes": list(self.notes),
         }
 
 
@@ -295,10 +302,17 @@ def _parse_ops(raw: Any, kind: str, line: int) -> list[tuple[str, KeyName, Any]]
     return ops
 
 
+def completions_only(events: Sequence[Mapping[str, Any]]) -> bool:
+    """True when the history holds no ``invoke`` line: each completion is a whole transaction."""
+    return not any(isinstance(e, Mapping) and e.get("type") == "invoke" for e in events)
+
+
 def _pair(events: Sequence[Mapping[str, Any]], numbers: Sequence[int] | None = None) -> list[_Unit]:
-    """Validate events and pair each invoke with its process's completion."""
+    """Validate events and pair each invoke with its process's completion (or, in a history of
+    completions only, make each completion a transaction of its own)."""
     units: list[_Unit] = []
     open_: dict[Any, _Unit] = {}
+    alone = completions_only(events)
     for position, event in enumerate(events):
         line = numbers[position] if numbers is not None else position + 1
         if not isinstance(event, Mapping):
@@ -306,10 +320,10 @@ def _pair(events: Sequence[Mapping[str, Any]], numbers: Sequence[int] | None = N
         kind = event.get("type")
         if kind not in TYPES:
             raise HistoryFormatError("'type' must be one of invoke, ok, fail, info", line)
-        if "process" not in event:
+        if "process" not in event and not alone:
             raise HistoryFormatError("'process' is missing", line)
-        process = event["process"]
-        if not _is_token(process):
+        process = event.get("process")
+        if process is not None and not _is_token(process):
             raise HistoryFormatError("'process' must be an integer or a string", line)
         node = event.get("node")
         if node is not None and not isinstance(node, str):
@@ -318,6 +332,12 @@ def _pair(events: Sequence[Mapping[str, Any]], numbers: Sequence[int] | None = N
         if txn is not None and not _is_token(txn):
             raise HistoryFormatError("'txn' must be a string or an integer", line)
         ops = _parse_ops(event.get("value"), kind, line)
+        if alone:
+            unit = _Unit(process, position, line, node, None if txn is None else str(txn), ops)
+            unit.type = kind
+            unit.complete = position
+            units.append(unit)
+            continue
         if kind == "invoke":
             if process in open_:
                 raise HistoryFormatError(
@@ -992,6 +1012,8 @@ class _Checker:
         last: dict[Any, _Unit] = {}
         table = self.graph.table("process", None)
         for unit in self.graph_units():
+            if unit.process is None:  # a completion-only history may leave processes unnamed
+                continue
             previous = last.get(unit.process)
             if previous is not None and previous.type == "ok":
                 self.graph.add(table, "process", None, previous.vertex, unit.vertex, unit.process)
@@ -1132,9 +1154,19 @@ def check(
     Raises HistoryFormatError (with the 1-based position as ``line``) for malformed events.
     """
     events = history if isinstance(history, Sequence) else list(history)
+    notes: list[str] = []
+    if realtime and events and completions_only(events):
+        # Without invoke lines nobody knows when a transaction began: no real-time edge is sound.
+        realtime = False
+        notes.append(
+            "the history holds completed operations only (no invoke lines): real-time order "
+            "cannot be inferred, so strict serializability was not checked"
+        )
     with _no_gc():
         units = _pair(events)
-        return _Checker(units, realtime=realtime, process=process).run()
+        result = _Checker(units, realtime=realtime, process=process).run()
+    result.notes.extend(notes)
+    return result
 
 
 @contextmanager
@@ -1148,3 +1180,45 @@ def _no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None, *, out: Any = None, err: Any = None) -> int:
+    """``python -m wangge.lib.serializability FILE``: the checker without Django (no settings
+    loaded, nothing printed but the verdict). Exit 0: valid; 1: anomalies; 2: malformed file."""
+    import argparse
+    import sys
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = argparse.ArgumentParser(
+        prog="check_history",
+        description="Check a JSONL list-append/read history for serializability.",
+    )
+    parser.add_argument("file", help="the history, one JSON event per line")
+    parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    parser.add_argument(
+        "--realtime", action="store_true", help="add real-time edges: strict serializability"
+    )
+    parser.add_argument("--process", action="store_true", help="add per-process order edges")
+    args = parser.parse_args(argv)
+    try:
+        history = load_history(args.file)
+    except HistoryFormatError as exc:
+        err.write(f"{args.file}: {exc}\n")
+        return 2
+    except OSError as exc:
+        err.write(f"{args.file}: {exc.strerror or exc}\n")
+        return 2
+    result = check(history, realtime=args.realtime, process=args.process)
+    if args.json:
+        out.write(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(result.explain(limit=1) + "\n")
+    return 0 if result.valid else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

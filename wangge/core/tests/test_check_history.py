@@ -77,3 +77,10 @@ def test_a_malformed_file_exits_2_naming_the_line():
 def test_a_missing_file_exits_2(tmp_path):
     code, _out, err = run(str(tmp_path / "nope.jsonl"))
     assert code == 2 and "nope.jsonl" in err
+
+
+def test_a_history_of_completions_only_is_checked_and_the_missing_real_time_is_named():
+    code, out, _err = run(str(HISTORIES / "completed_only_g1c.jsonl"), "--realtime")
+    assert code == 1
+    assert "G1c (1):" in out
+    assert "note: the history holds completed operations only" in out

@@ -4,6 +4,7 @@ histories (always valid) and mutations of them (always caught, with the right cl
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -186,7 +187,11 @@ def test_indeterminate_transactions_count_when_observed():
         (['{"type": "invoke", "value": []}'], 1, "'process' is missing"),
         (['{"process": 0, "type": "invoke", "value": [["w", "x", 1]]}'], 1, "'append' or 'r'"),
         (['{"process": 0, "type": "invoke", "value": [["append", "x", null]]}'], 1, "appended"),
-        (['{"process": 0, "type": "ok", "value": []}'], 1, "no open invoke"),
+        (
+            ['{"process": 0, "type": "ok", "value": []}', '{"process": 1, "type": "invoke"}'],
+            1,
+            "no open invoke",
+        ),
         (
             [
                 '{"process": 0, "type": "invoke", "value": []}',
@@ -510,3 +515,72 @@ def test_a_100000_operation_history_checks_in_under_ten_seconds(tmp_path, max_wr
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     assert result.valid, result.explain()
     assert cpu < 10, f"{operations} operations took {cpu:.1f} s of CPU ({wall:.1f} s wall)"
+
+
+# --------------------------------------------------------------------------- completions only
+
+
+def test_a_history_of_completions_only_is_checked_like_elles_readme_example():
+    """Elle's README writes its example without invoke lines or processes: T1 read T2's append
+    to y while T2 appended to x after T1, a G1c cycle."""
+    result = check(load_history(HISTORIES / "completed_only_g1c.jsonl"))
+    assert list(result.anomalies) == ["G1c"]
+    assert result.anomalies["G1c"][0].txns == ("T1", "T2")
+    assert result.notes == []
+
+
+def test_completions_only_cannot_give_real_time_order_and_the_result_says_so():
+    history = [
+        {"type": "ok", "value": [["append", "x", 1]]},
+        {"type": "ok", "value": [["r", "x", []]]},  # stale only if real time were known
+    ]
+    result = check(history, realtime=True)
+    assert result.valid
+    assert "real-time order cannot be inferred" in result.explain()
+    assert result.to_json()["notes"] == result.notes != []
+
+
+def test_completions_only_keep_process_order_where_processes_are_named():
+    history = [
+        {"process": 0, "type": "ok", "value": [["append", "x", 1]]},
+        {"process": 0, "type": "ok", "value": [["r", "x", []]]},
+        {"process": 1, "type": "ok", "value": [["r", "x", [1]]]},
+    ]
+    assert set(check(history, process=True).anomalies) == {"G-single-process"}
+    assert check(history).valid
+
+
+def test_a_missing_process_is_an_error_once_the_history_has_invoke_lines():
+    lines = ['{"process": 0, "type": "invoke", "value": []}', '{"type": "ok", "value": []}']
+    with pytest.raises(HistoryFormatError, match="'process' is missing"):
+        load_history(lines)
+
+
+def test_the_framework_free_command_prints_only_its_verdict():
+    """No Django settings are loaded, so no unrelated start-up warning precedes the verdict."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANGGE_", "DJANGO_"))}
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "wangge.lib.serializability", str(HISTORIES / "serial.jsonl")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "valid\n", "")
+    assert (
+        "django"
+        not in subprocess.run(  # noqa: S603
+            [
+                sys.executable,
+                "-c",
+                "import sys, wangge.lib.serializability; print(sorted(m for m in sys.modules))",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
+    )
