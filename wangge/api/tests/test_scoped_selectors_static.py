@@ -1,6 +1,7 @@
 """Views read scoped rows only through selectors: a static check of every API and page module.
 
-A view module (``wangge/*/api*.py``, ``wangge/*/views*.py``, ``wangge/web/views*.py``) must not
+A view module (every module under ``wangge/web/``, every ``wangge/*/api*.py`` and ``api/`` package,
+every ``wangge/*/views*.py``) must not
 query a scoped model (one placed in the territory: a ``region_code`` column, a region or grid, or
 a row hanging off one of those) through ``Model.objects`` / ``_default_manager`` itself; it calls
 the app's selectors (``selectors.*``, ``access_*_for_user``) which apply ``wangge.core.scope``.
@@ -50,8 +51,17 @@ ALLOWED: dict[tuple[str, str, str], str] = {
 
 
 def view_modules() -> list[Path]:
-    found = set(PACKAGE.glob("*/api*.py")) | set(PACKAGE.glob("*/views*.py"))
-    return sorted(p for p in found if "tests" not in p.parts)
+    """Every module that answers requests: all of ``web/`` (pages by domain, their helpers and
+    context processors), the REST face ``api/``, each app's ``api*.py`` and ``api/`` package, and
+    any ``views*.py``."""
+    found = (
+        set(PACKAGE.glob("web/**/*.py"))
+        | set(PACKAGE.glob("api/**/*.py"))
+        | set(PACKAGE.glob("*/api*.py"))
+        | set(PACKAGE.glob("*/api/**/*.py"))
+        | set(PACKAGE.glob("*/views*.py"))
+    )
+    return sorted(p for p in found if "tests" not in p.parts and "static" not in p.parts)
 
 
 def scoped_models() -> dict[str, type[models.Model]]:
@@ -114,6 +124,13 @@ def test_the_scoped_models_are_found():
     assert {"Region", "Grid", "Organization", "Component", "Household"} <= names
     assert "Category" not in names
     assert "User" not in names
+
+
+def test_every_module_that_answers_requests_is_checked():
+    modules = {str(p.relative_to(ROOT)) for p in view_modules()}
+    assert {"wangge/web/urls.py", "wangge/web/views_cases.py", "wangge/cases/api.py"} <= modules
+    assert {"wangge/api/errors.py", "wangge/registry/api_ledgers.py"} <= modules
+    assert not any("/tests/" in m or m.endswith("conftest.py") for m in modules)
 
 
 def test_the_check_sees_a_direct_query(tmp_path):
