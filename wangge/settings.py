@@ -342,6 +342,17 @@ else:
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
 
+# Django's cache holds the rate-limit counters (self-registration): in Redis when WANGGE_REDIS_URL
+# is set, so every process and app server counts alike; otherwise each process counts alone.
+if WANGGE_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": WANGGE_REDIS_URL,
+            "KEY_PREFIX": "wangge",
+        }
+    }
+
 # How often (seconds) a process re-reads the holiday and office-hour tables.
 WANGGE_CALENDAR_RECHECK_SECONDS = env_float(
     "WANGGE_CALENDAR_RECHECK_SECONDS", 5.0, minimum=0.0, maximum=3600.0
