@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "wangge.core.middleware.SecurityHeadersMiddleware",
+    "wangge.api.errors.ApiErrorMiddleware",  # JSON errors under /api/, whoever answers
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
