@@ -89,9 +89,9 @@ def _message(code: int, request: HttpRequest) -> str:
 
 class ApiErrorMiddleware:
     """An error answer under ``/api/`` that is not JSON yet (Django's 404 for an unknown path, its
-    400 for an over-large or unreadable body, a 500 page) becomes ``{"detail": …}`` with the same
-    status. It stands early in ``MIDDLEWARE`` (after the security headers, which its answers get
-too) so it sees what the later middleware answer."""
+    400 for an unreadable body, a 500 page) becomes ``{"detail": …}`` with the same status. It
+    stands early in ``MIDDLEWARE`` (after the security headers, which its answers get too), so it
+    sees what every later middleware answers."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
