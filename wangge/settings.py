@@ -11,7 +11,15 @@ from urllib.parse import urlparse
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from wangge.lib.env import EnvError, env_bool, env_float, env_int, env_list, env_str
+from wangge.lib.env import (
+    EnvError,
+    env_bool,
+    env_float,
+    env_int,
+    env_ip_networks,
+    env_list,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("WANGGE_VAR_DIR", str(BASE_DIR / "var")))
@@ -56,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "wangge.core.middleware.SecurityHeadersMiddleware",
+    "wangge.api.errors.ApiErrorMiddleware",  # JSON errors under /api/, whoever answers
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -155,12 +164,14 @@ WANGGE_LOGIN_IP_FAILURE_LIMIT = env_int("WANGGE_LOGIN_IP_FAILURE_LIMIT", 20, min
 AXES_HANDLER = "wangge.core.auth.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-# Behind a TLS-terminating proxy the client address is the one the proxy appended last to
-# X-Forwarded-For (the right-most; the left ones are whatever the client sent).
-if env_bool("WANGGE_BEHIND_TLS_PROXY", False):
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-    AXES_IPWARE_PROXY_ORDER = "right-most"
-    AXES_IPWARE_PROXY_COUNT = 1
+# The client address of a request (lockouts, audit rows, rate limits): X-Forwarded-For is believed
+# only from these proxies, read from the right (wangge.core.clientaddress). Behind the nginx of
+# docs/operations.md, on the same host, that is the loopback address.
+WANGGE_TRUSTED_PROXIES = env_ip_networks(
+    "WANGGE_TRUSTED_PROXIES",
+    ["127.0.0.1", "::1"] if env_bool("WANGGE_BEHIND_TLS_PROXY", False) else [],
+)
+AXES_CLIENT_IP_CALLABLE = "wangge.core.clientaddress.client_address"
 
 # Security (docs/security.md lists each control and its test) -----------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -330,6 +341,17 @@ else:
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": False,
         "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+
+# Django's cache holds the rate-limit counters (self-registration): in Redis when WANGGE_REDIS_URL
+# is set, so every process and app server counts alike; otherwise each process counts alone.
+if WANGGE_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": WANGGE_REDIS_URL,
+            "KEY_PREFIX": "wangge",
+        }
     }
 
 # How often (seconds) a process re-reads the holiday and office-hour tables.

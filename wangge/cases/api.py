@@ -53,20 +53,15 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
 def _annotate(case: Case, user: Any) -> Case:
     """Attach what the user may do next and the likely duplicates (open cases only)."""
     case.allowed_actions = [a.value for a in allowed_actions(user, case, user_roles(user))]
-    case.duplicate_numbers = _duplicates(case)
+    case.duplicate_numbers, case.duplicates_hidden_count = _duplicates(case, user)
     return case
 
 
-def _duplicates(case: Case) -> list[str]:
-    if case.lng is None or case.lat is None or case.state not in DUPLICATE_STATES:
-        return []
-    return selectors.duplicate_numbers(
-        category_id=case.category_id,
-        lng=case.lng,
-        lat=case.lat,
-        at=case.created_at,
-        exclude=case.pk,
-    )
+def _duplicates(case: Case, user: Any) -> tuple[list[str], int]:
+    """The likely duplicates the user may see, and how many more there are."""
+    if case.state not in DUPLICATE_STATES:
+        return [], 0
+    return selectors.duplicates_for_user(user=user, case=case)
 
 
 def case_detail(case: Case, user: Any, request: Request | None = None) -> dict[str, Any]:
@@ -153,12 +148,14 @@ class CaseListCreateApi(APIView):
             idempotency_key=_idempotency_key(request),
         )
         case, created = case_create(intake=intake, actor=request.user)
+        duplicates, hidden = _duplicates(case, request.user)
         body = serializers.case_created_body(
             case,
             allowed_actions=[
                 a.value for a in allowed_actions(request.user, case, user_roles(request.user))
             ],
-            duplicates=_duplicates(case),
+            duplicates=duplicates,
+            duplicates_hidden=hidden,
         )
         return Response(body, status=201 if created else 200)
 

@@ -14,12 +14,16 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from wangge.cases.models import Case, CasePhoto
-from wangge.core.errors import InvalidInputError
+from wangge.cases.models import Case, CaseEvent, CasePhoto
+from wangge.cases.workflow import PHOTO_EVENT, photo_refusal
+from wangge.core.audit import audit_log_write
+from wangge.core.errors import InvalidInputError, PermissionDeniedError
 from wangge.core.models import User
+from wangge.core.roles import user_roles
 
 FORMATS = {
     "JPEG": ("image/jpeg", "jpg"),
@@ -151,9 +155,58 @@ def discard_files(photos: Sequence[CasePhoto]) -> None:
             photo.image.storage.delete(photo.image.name)
 
 
-def case_photo_add(*, case: Case, kind: str, stream: IO[bytes], actor: User | None) -> CasePhoto:
-    """Store one photo of a case (before = as reported, after = as handled)."""
+def case_photo_add(*, case: Case, kind: str, stream: IO[bytes], actor: User) -> CasePhoto:
+    """Add one photo to a case (before = as reported, after = as handled), as an action of its own:
+    allowed by ``workflow.photo_refusal``, recorded as an ``add_photo`` event and an audit row.
+
+    Photos that go with an action (the handler's after photos) are stored by ``case_act`` instead.
+    """
+    _check_may_add(actor, case, kind)  # before the slow decoding: a refusal costs nothing
     prepared = prepare_photo(kind=kind, stream=stream)
-    with transaction.atomic():
-        (photo,) = store_photos(case, [prepared], actor)
+    stored: list[CasePhoto] = []
+    try:
+        with transaction.atomic():
+            current = Case.objects.select_for_update().get(pk=case.pk)
+            _check_may_add(actor, current, kind)
+            stored = store_photos(current, [prepared], actor)
+            (photo,) = stored
+            CaseEvent.objects.create(
+                case=current,
+                action=PHOTO_EVENT,
+                from_state=current.state,
+                to_state=current.state,
+                actor=actor if actor.pk else None,
+                payload={"kind": kind, "photos": [photo.pk]},
+                created_at=timezone.now(),
+            )
+            audit_log_write(
+                actor=actor,
+                action="cases.photo_add",
+                target_type="cases.case",
+                target_id=current.number,
+                details={"kind": kind, "photo": photo.pk, "sha256": photo.sha256},
+            )
+    except BaseException:
+        discard_files(stored)
+        raise
     return photo
+
+
+def _check_may_add(actor: User, case: Case, kind: str) -> None:
+    if kind not in CasePhoto.Kind.values:
+        raise InvalidInputError(_("Unknown photo kind."), {"kind": [_("before or after")]})
+    why = photo_refusal(actor, case, kind, user_roles(actor))
+    if why is None:
+        return
+    messages = {
+        "state": _("Case %(number)s is %(state)s: photos can no longer be added."),
+        "suspended": _("The case is suspended; resume it first."),
+        "party": (
+            _("Photos of the problem are added by its reporter or by whoever accepts the case.")
+            if kind == CasePhoto.Kind.BEFORE
+            else _("Photos of the result are added by whoever handles or verifies the case.")
+        ),
+    }
+    raise PermissionDeniedError(
+        messages[why] % {"number": case.number, "state": case.get_state_display()}
+    )

@@ -118,6 +118,25 @@ def duplicate_numbers(
     return [number for number, lat_, lng_ in rows if _within_radius(lat, lng, lat_, lng_)]
 
 
+def duplicates_for_user(*, user: User, case: Case) -> tuple[list[str], int]:
+    """The likely duplicates of ``case`` (``duplicate_numbers``) that ``user`` may see, and how
+    many others there are: a report's answer must not name cases outside the reporter's scope."""
+    if case.lng is None or case.lat is None:
+        return [], 0
+    numbers = duplicate_numbers(
+        category_id=case.category_id,
+        lng=case.lng,
+        lat=case.lat,
+        at=case.created_at,
+        exclude=case.pk,
+    )
+    if not numbers:
+        return [], 0
+    visible = set(case_list(user=user).filter(number__in=numbers).values_list("number", flat=True))
+    shown = [number for number in numbers if number in visible]
+    return shown, len(numbers) - len(shown)
+
+
 def _nearby(
     *, category_id: int, lng: float, lat: float, at: datetime | None, exclude: int | None
 ) -> QuerySet[Case]:

@@ -252,14 +252,33 @@ class CaseOut(serializers.ModelSerializer):
         return light.value if light else None
 
 
+DUPLICATES_HELP = (
+    "Numbers of open cases of the same category within 50 m and 72 hours that the user may see: "
+    "probably the same problem."
+)
+DUPLICATES_HIDDEN_HELP = "How many more such cases there are that the user may not see."
+
+
 class CaseDetailOut(CaseOut):
     timeline = EventOut(source="events", many=True)
     photos = PhotoOut(many=True)
     allowed_actions = serializers.ListField(child=serializers.CharField())
-    duplicates = serializers.ListField(child=serializers.CharField(), source="duplicate_numbers")
+    duplicates = serializers.ListField(
+        child=serializers.CharField(), source="duplicate_numbers", help_text=DUPLICATES_HELP
+    )
+    duplicates_hidden = serializers.IntegerField(
+        source="duplicates_hidden_count", help_text=DUPLICATES_HIDDEN_HELP
+    )
 
     class Meta(CaseOut.Meta):
-        fields = [*CaseOut.Meta.fields, "timeline", "photos", "allowed_actions", "duplicates"]
+        fields = [
+            *CaseOut.Meta.fields,
+            "timeline",
+            "photos",
+            "allowed_actions",
+            "duplicates",
+            "duplicates_hidden",
+        ]
 
 
 class CaseCreatedOut(CaseOut):
@@ -267,10 +286,15 @@ class CaseCreatedOut(CaseOut):
     duplicates; the timeline is one event and is left to the detail endpoint."""
 
     allowed_actions = serializers.ListField(child=serializers.CharField())
-    duplicates = serializers.ListField(child=serializers.CharField(), source="duplicate_numbers")
+    duplicates = serializers.ListField(
+        child=serializers.CharField(), source="duplicate_numbers", help_text=DUPLICATES_HELP
+    )
+    duplicates_hidden = serializers.IntegerField(
+        source="duplicates_hidden_count", help_text=DUPLICATES_HIDDEN_HELP
+    )
 
     class Meta(CaseOut.Meta):
-        fields = [*CaseOut.Meta.fields, "allowed_actions", "duplicates"]
+        fields = [*CaseOut.Meta.fields, "allowed_actions", "duplicates", "duplicates_hidden"]
 
 
 _DATETIME = serializers.DateTimeField()
@@ -282,7 +306,7 @@ def _datetime(value: datetime | None) -> str | None:
 
 
 def case_created_body(
-    case: Case, *, allowed_actions: list[str], duplicates: list[str]
+    case: Case, *, allowed_actions: list[str], duplicates: list[str], duplicates_hidden: int = 0
 ) -> dict[str, Any]:
     """What ``CaseCreatedOut`` gives for a case in hand, built directly.
 
@@ -332,6 +356,7 @@ def case_created_body(
         "closed_at": _datetime(case.closed_at),
         "allowed_actions": allowed_actions,
         "duplicates": duplicates,
+        "duplicates_hidden": duplicates_hidden,
     }
 
 

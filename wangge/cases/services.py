@@ -31,7 +31,7 @@ from wangge.cases.models import (
 )
 from wangge.cases.photos import PreparedPhoto, discard_files, store_photos
 from wangge.cases.selectors import case_list
-from wangge.cases.workflow import LEVEL_ABOVE, Action, allowed_actions, refusal
+from wangge.cases.workflow import LEVEL_ABOVE, RULES, Action, allowed_actions, refusal
 from wangge.core.errors import (
     ConflictError,
     InvalidInputError,
@@ -389,6 +389,8 @@ def case_act(
                 raise _conflict(case)
             roles = user_roles(actor)
             why = refusal(actor, case, verb, roles)
+            if why == "state" and _lost_race(case, verb):
+                raise _conflict(case)
             if why is not None:
                 raise _refused(why, case, verb, actor, roles)
             reason = str(data.get("reason", "")).strip()
@@ -439,6 +441,18 @@ def _conflict(case: Case) -> ConflictError:
         % {"number": fresh.number, "state": fresh.get_state_display()},
         current={"state": fresh.state, "version": fresh.version},
     )
+
+
+def _lost_race(case: Case, action: Action) -> bool:
+    """The action was possible until the case's last change: someone else moved it first (a loser
+    that sent no ``version``), so the answer is a conflict rather than a wrong request."""
+    last_from = (
+        case.events.exclude(from_state=F("to_state"))
+        .order_by("-created_at", "-id")
+        .values_list("from_state", flat=True)
+        .first()
+    )
+    return last_from in RULES[action].sources
 
 
 def _refused(why: str, case: Case, action: Action, actor: User, roles: set[str]) -> Exception:

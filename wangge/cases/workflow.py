@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from wangge.cases.models import Case
+from wangge.cases.models import Case, CasePhoto
 from wangge.core.models import User
 from wangge.core.scope import code_in_scope
 
@@ -155,3 +155,35 @@ def refusal(user: User, case: Case, action: Action, roles: Iterable[str]) -> str
 def allowed_actions(user: User, case: Case, roles: Iterable[str]) -> list[Action]:
     roles = set(roles)
     return [action for action in Action if refusal(user, case, action, roles) is None]
+
+
+# Photos ------------------------------------------------------------------------------------------
+
+PHOTO_EVENT = "add_photo"  # the CaseEvent.action of a photo added outside an action
+
+
+def photo_refusal(user: User, case: Case, kind: str, roles: Iterable[str]) -> str | None:
+    """Why ``user`` may not add a ``kind`` ("before"/"after") photo to ``case`` now, or None.
+
+    A before photo shows the problem as reported: its reporter adds it while the case is open, and
+    so may whoever may confirm or accept it. An after photo shows the result: the department or
+    person handling it (while they may report handling), the one who handled it until it is
+    verified, and whoever may verify it. Seeing a case is not enough; a closed, voided or
+    suspended case takes no photo.
+    """
+    roles = set(roles)
+    if case.state not in OPEN_STATES:
+        return "state"
+    if case.is_suspended:
+        return "suspended"
+    if kind == CasePhoto.Kind.BEFORE:
+        if case.reporter_id is not None and case.reporter_id == user.pk:
+            return None
+        deciders = (Action.CONFIRM, Action.ACCEPT)
+    else:
+        if case.state == S.HANDLED and case.handled_by_id == user.pk:
+            return None
+        deciders = (Action.HANDLE, Action.VERIFY)
+    if any(refusal(user, case, action, roles) is None for action in deciders):
+        return None
+    return "party"

@@ -23,11 +23,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import match_token
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 
 from wangge.core.audit import audit_log_write
+from wangge.core.clientaddress import client_address
 from wangge.core.models import User
 from wangge.core.roles import user_roles
 
@@ -93,12 +94,6 @@ def totp_required(user: Any) -> bool:
     return bool(user_roles(user) & set(settings.WANGGE_TOTP_ROLES))
 
 
-def client_address(request: Any) -> str:
-    if request is None:
-        return ""
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR", "")
-
-
 def audit_totp_failure(*, user: User, request: Any, via: str) -> None:
     audit_log_write(
         actor=user,
@@ -136,7 +131,7 @@ def audit_locked_out(
         action="auth.locked_out",
         target_type="user",
         target_id=user_id or "",
-        details={"username": username, "ip": ip_address or client_address(request)},
+        details={"username": username, "ip": client_address(request) or ip_address},
     )
 
 
@@ -163,12 +158,23 @@ class TokenRequestSerializer(AuthTokenSerializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
+        request = self.context.get("request")
+        try:
+            attrs = super().validate(attrs)
+        except serializers.ValidationError:
+            # Axes flags the request that reaches the limit and every one during the lock: like
+            # the sign-in page, the answer is 429, not a plain wrong-password 400.
+            if getattr(request, "axes_locked_out", False):
+                raise exceptions.Throttled(
+                    wait=settings.AXES_COOLOFF_TIME * 3600,
+                    detail=_("Too many failed sign-ins; try again later."),
+                ) from None
+            raise
         user = attrs["user"]
         if totp_required(user):
             code = (attrs.get("otp_token") or "").strip()
             if not code or match_token(user, code) is None:
-                audit_totp_failure(user=user, request=self.context.get("request"), via="api")
+                audit_totp_failure(user=user, request=request, via="api")
                 raise serializers.ValidationError(
                     {"otp_token": [_("Enter the current code of your authenticator app.")]}
                 )

@@ -27,12 +27,17 @@ def scope_prefix(user: User) -> str | None:
 
 
 def scope_q(user: User, field: str = "code") -> Q:
-    """A filter on ``field`` (a region code column) that keeps only rows inside the user's scope."""
+    """A filter on ``field`` (a region code column) that keeps only rows inside the user's scope.
+
+    For "everything" it is a condition that is always true, not an empty ``Q()``: an empty Q
+    vanishes when OR-ed (``Q() | Q(reporter=user)`` is just ``Q(reporter=user)``), which once left
+    superusers seeing only their own reports.
+    """
     prefix = scope_prefix(user)
     if prefix is None:
         return Q(pk__in=[])
     if prefix == EVERYTHING:
-        return Q()
+        return ~Q(pk__in=[])
     return Q(**{f"{field}__startswith": prefix})
 
 

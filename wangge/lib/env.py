@@ -7,6 +7,7 @@ message an operator can act on. A variable ``NAME_FILE`` may hold the path of a 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -118,3 +119,16 @@ def _check_range(name: str, number: float, minimum: float | None, maximum: float
         raise EnvError(f"{name}={number} is below the minimum {minimum}.")
     if maximum is not None and number > maximum:
         raise EnvError(f"{name}={number} is above the maximum {maximum}.")
+
+
+def env_ip_networks(
+    name: str, default: list[str], *, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """Comma-separated IP addresses or CIDR networks (``127.0.0.1,10.0.0.0/8,::1``), normalized."""
+    networks = []
+    for item in env_list(name, default, environ=environ):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise EnvError(f"{name}: {item!r} is not an IP address or network.") from None
+    return networks

@@ -11,11 +11,11 @@
   the alphabet 0-9 and A-Z without I, O, S, V, Z.
 - Mainland mobile numbers: 11 digits 1[3-9]xxxxxxxxx, optionally written with +86 and separators.
 
-Only format, date and check-character faults are rejected (``ValueError`` naming the reason).
-There is no national table of county codes here, and codes are retired and re-used as counties
-merge, so a place the number cannot be tied to is only a warning on the result: a province prefix
-outside GB/T 2260 (99…), or an area code that names a city or province rather than a county. The
-error messages never repeat the whole number, since they may end up in logs.
+Format, date and check-character faults are rejected (``ValueError`` naming the reason), and so is
+an area code whose province prefix is not in GB/T 2260 (000000, 99…): no region issues it. There
+is no national table of county codes here, and codes are retired and re-used as counties merge, so
+an area code that names a city or province rather than a county is only a warning on the result.
+The error messages never repeat the whole number, since they may end up in logs.
 """
 
 from __future__ import annotations
@@ -109,6 +109,10 @@ def parse_resident_id(text: str, *, today: date | None = None) -> ResidentId:
     else:
         raise ValueError(f"must have 18 characters (or 15 for the old form), got {len(number)}")
     area_code = number[:6]
+    if area_code[:2] not in KNOWN_ID_PREFIXES:
+        raise ValueError(
+            f"area code {area_code}: {area_code[:2]} is not a province code of GB/T 2260"
+        )
     warnings.extend(_area_warnings(area_code))
     return ResidentId(
         number=number,
@@ -137,8 +141,6 @@ def check_birth_date(yyyymmdd: str, *, today: date | None = None) -> date:
 
 def _area_warnings(area_code: str) -> list[str]:
     prefix = area_code[:2]
-    if prefix not in KNOWN_ID_PREFIXES:
-        return [f"area code {area_code}: {prefix} is not a province code of GB/T 2260"]
     if prefix not in PROVINCE_LEVEL_ONLY and area_code[4:] == "00":
         return [f"area code {area_code} names a city or province, not a county"]
     return []

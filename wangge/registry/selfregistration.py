@@ -11,10 +11,14 @@ travels; the tenant learns the outcome from the grid worker's visit.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -67,6 +71,31 @@ def _audit(actor: User | None, action: str, registration: SelfRegistration, **de
 
 
 # Submitting ---------------------------------------------------------------------------------------
+
+
+def self_registration_attempt_allowed(*, client: str) -> bool:
+    """Count one attempt from ``client`` (its address, ``core.clientaddress``); False once the
+    client has used up ``WANGGE_SELF_REGISTRATION_LIMIT`` in the current window.
+
+    The counters live in Django's cache, shared by every process and app server when it is Redis
+    (``WANGGE_REDIS_URL``); the key holds a keyed hash of the address, never the address.
+    """
+    window = settings.WANGGE_SELF_REGISTRATION_WINDOW_SECONDS
+    key = self_registration_limit_key(client)
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        count = 1
+    return count <= settings.WANGGE_SELF_REGISTRATION_LIMIT
+
+
+def self_registration_limit_key(client: str) -> str:
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"selfreg:{client or 'unknown'}".encode(), hashlib.sha256
+    )
+    return "wangge:selfreg:" + digest.hexdigest()[:32]
 
 
 @transaction.atomic

@@ -40,7 +40,7 @@ from wangge.cases.photos import case_photo_add, prepare_photo
 from wangge.cases.selectors import access_case_for_user, case_list, duplicate_candidates
 from wangge.cases.services import case_act
 from wangge.cases.sla import Light, traffic_light
-from wangge.cases.workflow import OPEN_STATES, Action, allowed_actions
+from wangge.cases.workflow import OPEN_STATES, PHOTO_EVENT, Action, allowed_actions, photo_refusal
 from wangge.core.errors import (
     ConflictError,
     InvalidInputError,
@@ -80,6 +80,7 @@ ACTION_LABELS: dict[str, Any] = {
     Action.ESCALATE: gettext_lazy("Escalate"),
     Action.SUPERVISE: gettext_lazy("Supervise"),
     Action.MERGE: gettext_lazy("Merge duplicate"),
+    PHOTO_EVENT: gettext_lazy("Add a photo"),
 }
 
 LIGHT_LABELS = {
@@ -549,7 +550,11 @@ def _case_context(request: HttpRequest, case: Case, *, mobile: bool) -> dict[str
     actions = allowed_actions(user, case, user_roles(user))
     shown = [a for a in actions if a in MOBILE_ACTIONS] if mobile else actions
     photos = list(case.photos.all())
+    roles = user_roles(user)
     context: dict[str, Any] = {
+        "photo_kinds": [
+            kind for kind in CasePhoto.Kind.values if photo_refusal(user, case, kind, roles) is None
+        ],
         "case": case,
         "row": make_row(case, now),
         "actions": [a.value for a in shown],

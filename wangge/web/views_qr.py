@@ -4,7 +4,8 @@
   logged as a scan (the phone then sends its location, ``static/web/qr.js``). Anyone else signed
   in gets the same 404 as for an unknown code.
 - A visitor without login gets the tenant self-registration form (CSRF-protected, rate-limited per
-  IP through the cache). What he sends waits for approval; nothing enters the registry before.
+  client address in the shared cache). What he sends waits for approval; nothing enters the
+  registry before.
 - ``/m/self-registrations/``: the pending ones in the grid worker's scope, approve or reject.
 - ``/registry/qr-labels/``: printable A4 label sheets; ``/registry/houses/<id>/ratings/``: the
   quarterly star rating fragment of a house page.
@@ -15,15 +16,12 @@ Thin views: rules and writes are in ``registry.qrcodes``, ``registry.selfregistr
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,14 +33,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from wangge.core.clientaddress import client_address
 from wangge.core.errors import ConflictError, InvalidInputError, NotFoundError
 from wangge.registry import qrcodes, ratings, selectors, selfregistration
 from wangge.registry.models import House, Person
 
-# Self-registrations one IP address may send per window; a shared cache (Redis) makes the limit
-# hold across server processes, the default local-memory cache per process only.
-SELF_REGISTRATION_LIMIT = settings.WANGGE_SELF_REGISTRATION_LIMIT
-SELF_REGISTRATION_WINDOW_SECONDS = settings.WANGGE_SELF_REGISTRATION_WINDOW_SECONDS
 LABEL_LIMIT = 600  # labels on one printable page (about 29 sheets of 21)
 
 
@@ -86,24 +81,6 @@ class TenantForm(forms.Form):
     )
 
 
-def _client_key(request: HttpRequest) -> str:
-    # The address is hashed so the cache holds no IP address in clear.
-    address = request.META.get("REMOTE_ADDR", "") or "unknown"
-    return "wangge:selfreg:" + hashlib.sha256(address.encode()).hexdigest()[:32]
-
-
-def _over_limit(request: HttpRequest) -> bool:
-    """Count this attempt; True when the address has used up its window."""
-    key = _client_key(request)
-    cache.add(key, 0, timeout=SELF_REGISTRATION_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=SELF_REGISTRATION_WINDOW_SECONDS)
-        count = 1
-    return count > SELF_REGISTRATION_LIMIT
-
-
 def _tenant_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
         house = qrcodes.house_for_token(token)
@@ -118,7 +95,7 @@ def _tenant_page(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "registry/qr_register.html", context)
     form = TenantForm(request.POST)
     context["form"] = form
-    if _over_limit(request):
+    if not selfregistration.self_registration_attempt_allowed(client=client_address(request)):
         context["error"] = _("Too many registrations from this network; try again in an hour.")
         return render(request, "registry/qr_register.html", context, status=429)
     if not form.is_valid():

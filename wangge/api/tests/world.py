@@ -22,7 +22,7 @@ from PIL import Image
 from shapely.geometry import box
 
 from wangge.cases.models import Case, CasePhoto
-from wangge.cases.photos import case_photo_add
+from wangge.cases.photos import prepare_photo, store_photos
 from wangge.cases.tests import factories as cf
 from wangge.core.models import User
 from wangge.lib.idnumbers import resident_id_check_digit
@@ -202,7 +202,8 @@ def make_place(spec: PlaceSpec, sequence: int, importer: User) -> Place:
         description=f"{spec.tag}井盖破损", address=f"{spec.tag}路"
     )
     case.refresh_from_db()
-    photo = case_photo_add(case=case, kind=CasePhoto.Kind.BEFORE, stream=png(), actor=None)
+    # Stored as intake stores it (no user to ask: the world's cases have no reporter account).
+    (photo,) = store_photos(case, [prepare_photo(kind=CasePhoto.Kind.BEFORE, stream=png())], None)
     tenant = selfregistration.TenantDetails(
         name=f"{spec.tag}租客",
         id_number=pii_id(sequence + 20),

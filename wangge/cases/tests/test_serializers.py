@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 def _serializer_body(case: Case, actions: list[str], duplicates: list[str]) -> dict:
     case.allowed_actions = actions
     case.duplicate_numbers = duplicates
+    case.duplicates_hidden_count = 0
     return dict(CaseCreatedOut(case).data)
 
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from wangge.lib.idnumbers import (
     CHINA_TIME,
     CREDIT_ALPHABET,
+    KNOWN_ID_PREFIXES,
     REGISTRATION_AUTHORITIES,
     CreditCode,
     ResidentId,
@@ -80,11 +81,13 @@ def test_shared_vectors(row):
         # The file's own checksum column agrees with an independent MOD 11-2.
         checksum_ok = id_check(text[:17]) == text[17].upper()
         assert checksum_ok == (row["iso7064_mod11_2_checksum_ok"] == "True")
-    if not _expected_valid(row):
+    if not _expected_valid(row) or text.startswith("99"):
         with pytest.raises(ValueError) as caught:
             parse_resident_id(text, today=TODAY)
         message = str(caught.value)
-        if row["birthdate_ok"] == "False" or row["len"] == "15":
+        if _expected_valid(row):  # valid in form, but no province issues 99…
+            assert "is not a province code" in message
+        elif row["birthdate_ok"] == "False" or row["len"] == "15":
             assert "is not a date" in message
         elif row["iso7064_mod11_2_checksum_ok"] == "False":
             assert message.startswith("check digit should be")
@@ -100,11 +103,9 @@ def test_shared_vectors(row):
     assert parsed.area_code == text[:6]
     assert parsed.sex == ("male" if int(parsed.number[16]) % 2 else "female")
     assert parsed.birth_date.strftime("%Y%m%d") == parsed.number[6:14]
-    # Unknown or retired counties (where stdnum and id-validator disagree) are accepted; only a
-    # province outside GB/T 2260 and the 15-digit upgrade leave a warning.
+    # Unknown or retired counties (where stdnum and id-validator disagree) are accepted; only the
+    # 15-digit upgrade leaves a warning.
     expected_warnings = 0
-    if text.startswith("99"):
-        expected_warnings += 1
     if row["len"] == "15":
         expected_warnings += 1
     assert len(parsed.warnings) == expected_warnings, parsed.warnings
@@ -212,13 +213,11 @@ def test_future_is_judged_by_the_clock_in_china_by_default():
         ("830000", None),  # 台湾居民居住证
         ("710000", None),  # 台湾, a GB/T 2260 province
         ("420502", None),  # 西陵区
-        ("000000", "00 is not a province code"),
-        ("990426", "99 is not a province code"),
         ("110100", "names a city or province, not a county"),
         ("420000", "names a city or province, not a county"),
     ],
 )
-def test_area_codes_only_warn(area, warning):
+def test_county_level_doubts_only_warn(area, warning):
     parsed = parse_resident_id(with_check(f"{area}19900101002"), today=TODAY)
     assert parsed.area_code == area
     if warning is None:
@@ -228,9 +227,21 @@ def test_area_codes_only_warn(area, warning):
         assert warning in parsed.warnings[0]
 
 
+@pytest.mark.parametrize("area", ["000000", "990426", "001234", "720101"])
+def test_an_area_code_outside_every_province_is_refused(area):
+    number = with_check(f"{area}19900101002")
+    with pytest.raises(ValueError, match=f"{area[:2]} is not a province code") as caught:
+        parse_resident_id(number, today=TODAY)
+    assert number not in str(caught.value)
+
+
 # --- resident ID numbers: properties -------------------------------------------------------
 
-areas = st.text(alphabet=DIGITS, min_size=6, max_size=6)
+areas = st.builds(
+    lambda province, rest: province + rest,
+    st.sampled_from(sorted(KNOWN_ID_PREFIXES)),
+    st.text(alphabet=DIGITS, min_size=4, max_size=4),
+)
 birth_dates = st.dates(min_value=date(1850, 1, 1), max_value=TODAY)
 sequences = st.integers(min_value=0, max_value=999)
 

@@ -16,7 +16,6 @@ from wangge.regions.tests.factories import client_for
 from wangge.registry import selfregistration
 from wangge.registry.models import Person, PersonEvent, Residency, SelfRegistration
 from wangge.registry.tests import factories as f
-from wangge.web import views_qr
 
 PHONE = "13912345678"
 
@@ -226,8 +225,8 @@ def test_only_rented_houses_take_self_registrations(cast):
 
 
 @pytest.mark.django_db
-def test_self_registration_is_rate_limited_per_address(cast, monkeypatch):
-    monkeypatch.setattr(views_qr, "SELF_REGISTRATION_LIMIT", 2)
+def test_self_registration_is_rate_limited_per_address(cast, settings):
+    settings.WANGGE_SELF_REGISTRATION_LIMIT = 2
     house = f.house(rented=True)
     visitor = Client(REMOTE_ADDR="203.0.113.7")
     assert _submit(visitor, house, f.resident_id()).status_code == 302
@@ -240,7 +239,32 @@ def test_self_registration_is_rate_limited_per_address(cast, monkeypatch):
     assert _submit(elsewhere, house, f.resident_id()).status_code == 302
     assert SelfRegistration.objects.count() == 2
     # No address is kept in clear in the cache key.
-    assert "203.0.113.7" not in views_qr._client_key(visitor.get("/").wsgi_request)
+    assert "203.0.113.7" not in selfregistration.self_registration_limit_key("203.0.113.7")
+
+
+@pytest.mark.django_db
+def test_ten_posts_from_one_client_behind_nginx_do_not_close_the_page_for_another(cast, settings):
+    settings.WANGGE_TRUSTED_PROXIES = ["127.0.0.1"]
+    settings.WANGGE_SELF_REGISTRATION_LIMIT = 5
+    house = f.house(rented=True)
+    a = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    answers = [_submit(a, house, "bad").status_code for _ in range(10)]
+    assert answers == [400] * 5 + [429] * 5
+
+    b = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.9")
+    assert _submit(b, house, f.resident_id()).status_code == 302
+    # A client that writes another address into the header itself is still counted as itself.
+    forged = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.7")
+    assert _submit(forged, house, f.resident_id()).status_code == 429
+
+
+def test_the_limit_is_counted_in_the_shared_cache(settings):
+    """Every process asks the same Django cache (Redis when WANGGE_REDIS_URL is set)."""
+    settings.WANGGE_SELF_REGISTRATION_LIMIT = 1
+    assert selfregistration.self_registration_attempt_allowed(client="192.0.2.1")
+    key = selfregistration.self_registration_limit_key("192.0.2.1")
+    assert cache.get(key) == 1
+    assert not selfregistration.self_registration_attempt_allowed(client="192.0.2.1")
 
 
 @pytest.mark.django_db
