@@ -31,6 +31,7 @@ from wangge.core.audit import audit_log_write
 from wangge.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from wangge.core.models import User
 from wangge.core.scope import filter_to_scope
+from wangge.lib.spreadsheet import safe_row
 from wangge.regions.models import Grid
 from wangge.registry.ledgers import mapping, reading, validating, writing
 from wangge.registry.models import LedgerImport
@@ -168,14 +169,15 @@ class RejectsFile:
 
             self.workbook = Workbook(write_only=True)
             self.sheet = self.workbook.create_sheet(_("Rejected rows"))
-            self.sheet.append([*headers, REASON_HEADER])
+            self.sheet.append(safe_row([*headers, REASON_HEADER]))
         else:
             self.stream = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
             self.writer = csv.writer(self.stream)
-            self.writer.writerow([*headers, REASON_HEADER])
+            self.writer.writerow(safe_row([*headers, REASON_HEADER]))
 
     def add(self, cells: list[str], reason: str) -> None:
-        row = [*cells[: self.width], *[""] * (self.width - len(cells)), reason]
+        # The rows as uploaded: text a spreadsheet would run as a formula is escaped.
+        row = safe_row([*cells[: self.width], *[""] * (self.width - len(cells)), reason])
         if self.format == "xlsx":
             self.sheet.append(row)
         else:
