@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from django.utils.translation import gettext as _
 
 from wangge.core import pii
+from wangge.core.idmessages import id_error_text
 from wangge.lib.idnumbers import parse_credit_code, parse_resident_id
 from wangge.registry import codes, identity
 from wangge.registry.ethnicities import normalize_ethnicity
@@ -147,7 +148,7 @@ def _clean_field(spec: Field, raw: str, context: Context, values: dict[str, Any]
             parsed = parse_resident_id(pii.normalize_resident_id(raw), today=context.today)
         except ValueError as exc:
             raise _BadValueError(
-                _("Not a valid ID number: %(reason)s.") % {"reason": exc}
+                _("Not a valid ID number: %(reason)s.") % {"reason": id_error_text(exc)}
             ) from None
         sealed = pii.seal(parsed.number, purpose=pii.PURPOSE_RESIDENT_ID, mask=pii.mask_resident_id)
         values.update(
@@ -165,7 +166,7 @@ def _clean_field(spec: Field, raw: str, context: Context, values: dict[str, Any]
             sealed_phone = identity.seal_phone(raw)
         except ValueError as exc:
             raise _BadValueError(
-                _("Not a valid phone number: %(reason)s.") % {"reason": exc}
+                _("Not a valid phone number: %(reason)s.") % {"reason": id_error_text(exc)}
             ) from None
         values[f"{key}_encrypted"] = sealed_phone.sealed.token
         values[f"{key}_hash"] = sealed_phone.sealed.hash
@@ -177,7 +178,8 @@ def _clean_field(spec: Field, raw: str, context: Context, values: dict[str, Any]
             values[key] = parse_credit_code(raw).number
         except ValueError as exc:
             raise _BadValueError(
-                _("Not a valid unified social credit code: %(reason)s.") % {"reason": exc}
+                _("Not a valid unified social credit code: %(reason)s.")
+                % {"reason": id_error_text(exc)}
             ) from None
     elif kind == "component_id":
         try:
