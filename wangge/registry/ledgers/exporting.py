@@ -220,6 +220,13 @@ ROWS: dict[str, Callable[[User, dict[str, Any], bool], Iterator[dict[str, Any]]]
 }
 
 
+def can_export_ledger(user: User, kind: str) -> bool:
+    """May ``user`` export ledgers of ``kind`` (the checks of ``ledger_export`` before a reason)."""
+    if kind not in VIEW_PERMISSIONS or not user.has_perm(VIEW_PERMISSIONS[kind]):
+        return False
+    return kind != mapping.PEOPLE or user.has_perm(EXPORT_PERSONAL_DATA)
+
+
 def ledger_export(*, kind: str, user: User, filters: dict[str, Any], reason: str = "") -> Workbook:
     """A filtered list in the ledger's columns. People need the export permission; a ``reason``
     asks for full numbers, which needs the unmask permission too."""
