@@ -172,6 +172,12 @@ class RejectedRow:
     problems: list[str]
 
 
+def _label(text: str) -> str:
+    """A rejected row's first cell for the page; a long run of digits (an ID or phone number
+    put first) is not shown."""
+    return "" if sum(c.isdigit() for c in text) >= 6 else text[:50]
+
+
 def rejects_preview(job: LedgerImport, limit: int = 10) -> list[RejectedRow]:
     """The first rows of a job's rejects file with every problem of each, for the page."""
     if not job.rejects:
@@ -183,7 +189,9 @@ def rejects_preview(job: LedgerImport, limit: int = 10) -> list[RejectedRow]:
             for cells in itertools.islice(rows, limit):
                 if cells:
                     problems = [p for p in cells[-1].split(REASON_SEPARATOR) if p]
-                    preview.append(RejectedRow(next((c for c in cells[:-1] if c), ""), problems))
+                    preview.append(
+                        RejectedRow(_label(cells[0] if len(cells) > 1 else ""), problems)
+                    )
     except (OSError, InvalidInputError):
         return []  # purged or unreadable: the page still offers what it can
     return preview
