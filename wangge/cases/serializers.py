@@ -94,12 +94,15 @@ class CaseIn(SharedConfigSerializer):
         if has_lng:
             attrs["lng"], attrs["lat"] = to_wgs84(attrs["lng"], attrs["lat"], attrs["crs"])
         if attrs.get("reporter_phone"):
+            from wangge.core.idmessages import id_error_text
             from wangge.lib.idnumbers import parse_mobile
 
             try:
                 attrs["reporter_phone"] = parse_mobile(attrs["reporter_phone"])
             except ValueError as exc:
-                raise serializers.ValidationError({"reporter_phone": [str(exc)]}) from None
+                raise serializers.ValidationError(
+                    {"reporter_phone": [id_error_text(exc)]}
+                ) from None
         return attrs
 
 

@@ -11,11 +11,17 @@
   the alphabet 0-9 and A-Z without I, O, S, V, Z.
 - Mainland mobile numbers: 11 digits 1[3-9]xxxxxxxxx, optionally written with +86 and separators.
 
-Format, date and check-character faults are rejected (``ValueError`` naming the reason), and so is
-an area code whose province prefix is not in GB/T 2260 (000000, 99…): no region issues it. There
-is no national table of county codes here, and codes are retired and re-used as counties merge, so
-an area code that names a city or province rather than a county is only a warning on the result.
-The error messages never repeat the whole number, since they may end up in logs.
+Format, date, check-character and area-code faults are rejected with an ``IdNumberError`` (a
+``ValueError``): a stable ``code`` naming the rule and ``params`` for its message, so the faces
+show it in the user's language (``core.idmessages``); ``str()`` is an English sentence for logs
+and tests. The messages never repeat the whole number, since they may end up in logs.
+
+Area codes: there is no national table of county codes here, and codes are retired and re-used as
+counties merge (the standard's own example 440524 no longer exists), so a resident ID number is
+rejected only when its first six digits cannot be an area code at all: a province prefix outside
+GB/T 2260 and the permits' 81/82/83 (``000000``, ``99…``), or a county pair under a city pair of
+00 (``110012``: no code has that shape). An area code that names a city or province rather than a
+county is a warning on the result.
 """
 
 from __future__ import annotations
@@ -43,6 +49,17 @@ EARLIEST_BIRTH_DATE = date(1850, 1, 1)
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
 Sex = Literal["male", "female"]
+
+
+class IdNumberError(ValueError):
+    """A number that fails a check. ``code`` names the rule (stable: the faces map it to a
+    translated message), ``params`` fill that message; ``str()`` is the English sentence."""
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
 
 _DIGITS = frozenset("0123456789")
 _SEPARATORS = re.compile(r"[\s-]")
@@ -76,7 +93,11 @@ class ResidentId:
 def resident_id_check_digit(body: str) -> str:
     """The GB 11643 check character (ISO 7064 MOD 11-2) of a 17-digit body."""
     if len(body) != 17 or not _DIGITS.issuperset(body):
-        raise ValueError(f"the body of an ID number is 17 digits, got {len(body)} characters")
+        raise IdNumberError(
+            "id_body",
+            f"the body of an ID number is 17 digits, got {len(body)} characters",
+            count=len(body),
+        )
     total = sum(int(digit) * weight for digit, weight in zip(body, _ID_WEIGHTS, strict=True))
     value = (12 - total % 11) % 11
     return "X" if value == 10 else str(value)
@@ -91,28 +112,38 @@ def parse_resident_id(text: str, *, today: date | None = None) -> ResidentId:
     warnings: list[str] = []
     if len(number) == 15:
         if not _DIGITS.issuperset(number):
-            raise ValueError("the old 15-character form must be all digits 0-9")
+            raise IdNumberError("id_old_digits", "the old 15-character form must be all digits 0-9")
         born = check_birth_date("19" + number[6:12], today=today)
         body = f"{number[:6]}19{number[6:]}"
         number = body + resident_id_check_digit(body)
         warnings.append("upgraded from the old 15-digit form")
     elif len(number) == 18:
         if not _DIGITS.issuperset(number[:17]):
-            raise ValueError("the first 17 characters must be digits 0-9")
+            raise IdNumberError("id_digits", "the first 17 characters must be digits 0-9")
         if number[17] not in _DIGITS and number[17] != "X":
-            raise ValueError(f"the check character must be a digit or X, not {number[17]!r}")
+            raise IdNumberError(
+                "id_check_character",
+                f"the check character must be a digit or X, not {number[17]!r}",
+                character=number[17],
+            )
         # The date first: when it is wrong, it says where the typo is; the check digit cannot.
         born = check_birth_date(number[6:14], today=today)
         expected = resident_id_check_digit(number[:17])
         if number[17] != expected:
-            raise ValueError(f"check digit should be {expected}, not {number[17]}")
+            raise IdNumberError(
+                "id_check_digit",
+                f"check digit should be {expected}, not {number[17]}",
+                expected=expected,
+                found=number[17],
+            )
     else:
-        raise ValueError(f"must have 18 characters (or 15 for the old form), got {len(number)}")
-    area_code = number[:6]
-    if area_code[:2] not in KNOWN_ID_PREFIXES:
-        raise ValueError(
-            f"area code {area_code}: {area_code[:2]} is not a province code of GB/T 2260"
+        raise IdNumberError(
+            "id_length",
+            f"must have 18 characters (or 15 for the old form), got {len(number)}",
+            count=len(number),
         )
+    area_code = number[:6]
+    check_area_code(area_code)
     warnings.extend(_area_warnings(area_code))
     return ResidentId(
         number=number,
@@ -128,15 +159,42 @@ def check_birth_date(yyyymmdd: str, *, today: date | None = None) -> date:
     try:
         born = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
-        raise ValueError(f"birth date {yyyymmdd} is not a date") from None
+        raise IdNumberError(
+            "birth_not_a_date", f"birth date {yyyymmdd} is not a date", value=yyyymmdd
+        ) from None
     latest = today if today is not None else datetime.now(CHINA_TIME).date()
     if born > latest:
-        raise ValueError(f"birth date {born.isoformat()} is in the future")
+        raise IdNumberError(
+            "birth_in_future",
+            f"birth date {born.isoformat()} is in the future",
+            date=born.isoformat(),
+        )
     if born < EARLIEST_BIRTH_DATE:
-        raise ValueError(
-            f"birth date {born.isoformat()} is before {EARLIEST_BIRTH_DATE.isoformat()}"
+        raise IdNumberError(
+            "birth_too_early",
+            f"birth date {born.isoformat()} is before {EARLIEST_BIRTH_DATE.isoformat()}",
+            date=born.isoformat(),
+            earliest=EARLIEST_BIRTH_DATE.isoformat(),
         )
     return born
+
+
+def check_area_code(area_code: str) -> None:
+    """Reject six digits that cannot be a GB/T 2260 area code (or a permit's 81/82/83 0000)."""
+    prefix = area_code[:2]
+    if prefix not in KNOWN_ID_PREFIXES:
+        raise IdNumberError(
+            "id_area_province",
+            f"area code {area_code}: {prefix} is not a province code of GB/T 2260",
+            area=area_code,
+            province=prefix,
+        )
+    if area_code[2:4] == "00" and area_code[4:] != "00":
+        raise IdNumberError(
+            "id_area_shape",
+            f"area code {area_code} is not a code of GB/T 2260 (county digits under city 00)",
+            area=area_code,
+        )
 
 
 def _area_warnings(area_code: str) -> list[str]:
@@ -221,7 +279,9 @@ class CreditCode:
 def credit_code_check_character(body: str) -> str:
     """The GB 32100 check character (MOD 31) of the first 17 characters."""
     if len(body) != 17 or not set(body) <= _CREDIT_VALUES.keys():
-        raise ValueError("the body of a credit code is 17 characters of the credit code alphabet")
+        raise IdNumberError(
+            "credit_body", "the body of a credit code is 17 characters of the credit code alphabet"
+        )
     values = (_CREDIT_VALUES[char] for char in body)
     total = sum(value * weight for value, weight in zip(values, _CREDIT_WEIGHTS, strict=True))
     return CREDIT_ALPHABET[-total % 31]
@@ -230,7 +290,9 @@ def credit_code_check_character(body: str) -> str:
 def organization_code_check_character(body: str) -> str:
     """The GB 11714 check character (MOD 11) of the 8-character organization code body."""
     if len(body) != 8 or not set(body) <= _ORG_VALUES.keys():
-        raise ValueError("the body of an organization code is 8 characters 0-9 or A-Z")
+        raise IdNumberError(
+            "organization_body", "the body of an organization code is 8 characters 0-9 or A-Z"
+        )
     values = (_ORG_VALUES[char] for char in body)
     total = sum(value * weight for value, weight in zip(values, _ORG_WEIGHTS, strict=True))
     value = 11 - total % 11
@@ -241,25 +303,44 @@ def parse_credit_code(text: str) -> CreditCode:
     """Check and normalize a unified social credit code; spaces and hyphens are ignored."""
     number = _SEPARATORS.sub("", text).upper()
     if len(number) != 18:
-        raise ValueError(f"a credit code must have 18 characters, got {len(number)}")
+        raise IdNumberError(
+            "credit_length",
+            f"a credit code must have 18 characters, got {len(number)}",
+            count=len(number),
+        )
     for position, char in enumerate(number, start=1):
         if char not in _CREDIT_VALUES:
-            raise ValueError(
+            raise IdNumberError(
+                "credit_character",
                 f"character {char!r} at position {position} is not allowed "
-                "(0-9 and A-Z without I, O, S, V, Z)"
+                "(0-9 and A-Z without I, O, S, V, Z)",
+                character=char,
+                position=position,
             )
     area_code = number[2:8]
     if not _DIGITS.issuperset(area_code):
-        raise ValueError(f"characters 3-8 are an area code and must be digits, got {area_code}")
+        raise IdNumberError(
+            "credit_area",
+            f"characters 3-8 are an area code and must be digits, got {area_code}",
+            area=area_code,
+        )
     expected = credit_code_check_character(number[:17])
     if number[17] != expected:
-        raise ValueError(f"check character should be {expected}, not {number[17]}")
+        raise IdNumberError(
+            "credit_check",
+            f"check character should be {expected}, not {number[17]}",
+            expected=expected,
+            found=number[17],
+        )
     # Only reached when the MOD 31 check agrees, which a single typo never achieves.
     org_expected = organization_code_check_character(number[8:16])
     if number[16] != org_expected:
-        raise ValueError(
+        raise IdNumberError(
+            "credit_organization_check",
             f"organization code check character (position 17) should be {org_expected}, "
-            f"not {number[16]}"
+            f"not {number[16]}",
+            expected=org_expected,
+            found=number[16],
         )
     authority, org_type = number[0], number[1]
     warnings: list[str] = []
@@ -289,22 +370,33 @@ def parse_mobile(text: str) -> str:
     number = _SEPARATORS.sub("", text)
     if number.startswith("+"):
         if not number.startswith("+86"):
-            raise ValueError("only the country code +86 is accepted")
+            raise IdNumberError("mobile_country", "only the country code +86 is accepted")
         number = number[3:]
     elif number.startswith("0086"):
         number = number[4:]
     elif number.startswith("86") and len(number) == 13:
         number = number[2:]
     if not _DIGITS.issuperset(number):
-        raise ValueError(
-            "a mobile number may contain only digits, spaces, hyphens and a +86 prefix"
+        raise IdNumberError(
+            "mobile_characters",
+            "a mobile number may contain only digits, spaces, hyphens and a +86 prefix",
         )
     if len(number) != 11:
-        raise ValueError(f"a mobile number must have 11 digits, got {len(number)}")
+        raise IdNumberError(
+            "mobile_length",
+            f"a mobile number must have 11 digits, got {len(number)}",
+            count=len(number),
+        )
     if number[0] != "1":
-        raise ValueError(f"a mobile number starts with 1, not {number[0]}")
+        raise IdNumberError(
+            "mobile_first_digit", f"a mobile number starts with 1, not {number[0]}", digit=number[0]
+        )
     if number[1] not in "3456789":
-        raise ValueError(f"the second digit of a mobile number is 3-9, not {number[1]}")
+        raise IdNumberError(
+            "mobile_second_digit",
+            f"the second digit of a mobile number is 3-9, not {number[1]}",
+            digit=number[1],
+        )
     return number
 
 

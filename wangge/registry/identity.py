@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from wangge.core import pii
-from wangge.lib.idnumbers import parse_mobile, parse_resident_id
+from wangge.lib.idnumbers import IdNumberError, parse_mobile, parse_resident_id
 
 PURPOSE_RESIDENCE_PERMIT = "residence_permit"
 
@@ -47,7 +47,7 @@ def normalize_document(raw: str, *, id_type: str, today: date | None = None) -> 
         return parse_resident_id(pii.normalize_resident_id(raw), today=today).number
     number = pii.normalize_resident_id(raw)
     if not _DOCUMENT_RE.fullmatch(number):
-        raise ValueError("a document number has 5 to 32 letters and digits")
+        raise IdNumberError("document_shape", "a document number has 5 to 32 letters and digits")
     return number
 
 
@@ -115,5 +115,7 @@ def seal_permit_number(raw: str) -> pii.SealedPii:
     sealed like one, under its own purpose."""
     number = pii.normalize_resident_id(raw)
     if not _DOCUMENT_RE.fullmatch(number):
-        raise ValueError("a residence permit number has 5 to 32 letters and digits")
+        raise IdNumberError(
+            "permit_shape", "a residence permit number has 5 to 32 letters and digits"
+        )
     return pii.seal(number, purpose=PURPOSE_RESIDENCE_PERMIT, mask=pii.mask_resident_id)

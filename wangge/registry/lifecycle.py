@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from wangge.core.audit import audit_log_write
 from wangge.core.errors import ConflictError, InvalidInputError
+from wangge.core.idmessages import id_error_text
 from wangge.core.models import User
 from wangge.registry import identity
 from wangge.registry.care import refresh_care_classes
@@ -91,7 +92,9 @@ def _clean_id(id_type: str, raw: str, today: date, errors: Errors) -> identity.S
     try:
         return identity.seal_id(raw, id_type=id_type, today=today)
     except ValueError as exc:
-        errors["id_number"] = [_("Not a valid ID number: %(reason)s.") % {"reason": exc}]
+        errors["id_number"] = [
+            _("Not a valid ID number: %(reason)s.") % {"reason": id_error_text(exc)}
+        ]
         return identity.NO_ID
 
 
@@ -99,7 +102,9 @@ def _clean_phone(raw: str, errors: Errors) -> identity.SealedPhone:
     try:
         return identity.seal_phone(raw)
     except ValueError as exc:
-        errors["phone"] = [_("Not a valid phone number: %(reason)s.") % {"reason": exc}]
+        errors["phone"] = [
+            _("Not a valid phone number: %(reason)s.") % {"reason": id_error_text(exc)}
+        ]
         return identity.NO_PHONE
 
 
@@ -587,7 +592,9 @@ def residency_issue_permit(
     try:
         sealed = identity.seal_permit_number(permit_number)
     except ValueError as exc:
-        errors["permit_number"] = [_("Not a valid permit number: %(reason)s.") % {"reason": exc}]
+        errors["permit_number"] = [
+            _("Not a valid permit number: %(reason)s.") % {"reason": id_error_text(exc)}
+        ]
         sealed = None
     _check_date(issued_on, "issued_on", today, errors)
     if expires_on <= issued_on:

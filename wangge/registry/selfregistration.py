@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from wangge.core import pii
 from wangge.core.audit import audit_log_write
 from wangge.core.errors import ConflictError, NotFoundError
+from wangge.core.idmessages import id_error_text
 from wangge.core.models import User
 from wangge.core.scope import EVERYTHING, scope_prefix
 from wangge.registry import identity, lifecycle
@@ -116,7 +117,9 @@ def self_registration_submit(*, house: House, details: TenantDetails) -> SelfReg
         try:
             sealed_id = identity.seal_id(details.id_number, id_type="resident_id", today=today)
         except ValueError as exc:
-            errors["id_number"] = [_("Not a valid ID number: %(reason)s.") % {"reason": exc}]
+            errors["id_number"] = [
+                _("Not a valid ID number: %(reason)s.") % {"reason": id_error_text(exc)}
+            ]
     sealed_phone = identity.NO_PHONE
     if not (details.phone or "").strip():
         errors["phone"] = [_("Give your phone number.")]
@@ -124,7 +127,9 @@ def self_registration_submit(*, house: House, details: TenantDetails) -> SelfReg
         try:
             sealed_phone = identity.seal_phone(details.phone)
         except ValueError as exc:
-            errors["phone"] = [_("Not a valid phone number: %(reason)s.") % {"reason": exc}]
+            errors["phone"] = [
+                _("Not a valid phone number: %(reason)s.") % {"reason": id_error_text(exc)}
+            ]
     moved_in_on = details.moved_in_on
     if moved_in_on is None:
         errors["moved_in_on"] = [_("Give the day you moved in.")]

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.core.audit import audit_log_write
+from wangge.core.idmessages import id_error_text
 from wangge.core.models import User
 from wangge.core.scope import code_in_scope
 from wangge.lib.idnumbers import parse_credit_code
@@ -353,7 +354,8 @@ def _clean_organization(
             values["credit_code"] = parse_credit_code(values["credit_code"]).number
         except ValueError as exc:
             errors["credit_code"] = [
-                _("Not a valid unified social credit code: %(reason)s.") % {"reason": exc}
+                _("Not a valid unified social credit code: %(reason)s.")
+                % {"reason": id_error_text(exc)}
             ]
         else:
             taken = Organization.objects.filter(credit_code=values["credit_code"])
@@ -363,7 +365,9 @@ def _clean_organization(
         try:
             sealed = identity.seal_phone(data["contact_phone"] or "").sealed
         except ValueError as exc:
-            errors["contact_phone"] = [_("Not a valid phone number: %(reason)s.") % {"reason": exc}]
+            errors["contact_phone"] = [
+                _("Not a valid phone number: %(reason)s.") % {"reason": id_error_text(exc)}
+            ]
         else:
             values["contact_phone_encrypted"] = sealed.token
             values["contact_phone_hash"] = sealed.hash
@@ -489,7 +493,8 @@ def _clean_component(values: dict[str, Any], errors: Errors, exclude: int | None
                 values[name] = parse_credit_code(values[name]).number
             except ValueError as exc:
                 errors[name] = [
-                    _("Not a valid unified social credit code: %(reason)s.") % {"reason": exc}
+                    _("Not a valid unified social credit code: %(reason)s.")
+                    % {"reason": id_error_text(exc)}
                 ]
     today = timezone.localdate()
     for name in ("surveyed_on", "changed_on"):

@@ -65,6 +65,7 @@ urlpatterns = [
 urlpatterns += [
     path("registry/ledgers/", views_ledgers.ledgers, name="ledgers"),
     path("registry/ledgers/jobs/<int:pk>/", views_ledgers.ledger_job, name="ledger-job"),
+    path("registry/ledgers/jobs/", views_ledgers.ledger_status, name="ledger-status"),
     path(
         "registry/ledgers/jobs/<int:pk>/rejects/",
         views_ledgers.ledger_rejects,

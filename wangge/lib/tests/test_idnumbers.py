@@ -5,7 +5,9 @@ Sources of the vectors:
 - data/idcard_vectors.csv, a copy of /work/shared/demo/idcard_vectors.csv: rows from the standard,
   from python-stdnum's tests/test_cn_ric.doctest (LGPL-2.1) and from jxlwqq/id-validator.py's
   test_validator.py (MIT), with the verdicts of both libraries. Its README's rule: reject format,
-  date and check-digit failures, only warn on an unknown area code, accept 81/82/83.
+  date and check-digit failures, only warn on an unknown area code, accept 81/82/83. Issue 10
+  tightened it: six digits that cannot be an area code at all (a province prefix outside GB/T
+  2260, such as 99 or 00) are rejected; unknown or retired counties are still accepted.
 - Credit codes: python-stdnum tests/test_cn_uscc.doctest (numbers "found online", all valid) and
   stdnum/cn/uscc.py, which gives the GB 32100 weights 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25,
   13, 8, 24, 10, 30, 28 (3**i mod 31) and the value table 0-9, A=10 … Y=30 without I, O, S, V, Z.
@@ -26,6 +28,7 @@ from wangge.lib.idnumbers import (
     KNOWN_ID_PREFIXES,
     REGISTRATION_AUTHORITIES,
     CreditCode,
+    IdNumberError,
     ResidentId,
     mask_mobile,
     parse_credit_code,
@@ -58,6 +61,8 @@ def _rows() -> list[dict[str, str]]:
 
 
 def _expected_valid(row: dict[str, str]) -> bool:
+    if row["id_number"][:2] not in KNOWN_ID_PREFIXES:
+        return False
     if row["len"] == "18":
         return row["iso7064_mod11_2_checksum_ok"] == "True" and row["birthdate_ok"] == "True"
     if row["len"] == "15":
@@ -81,14 +86,14 @@ def test_shared_vectors(row):
         # The file's own checksum column agrees with an independent MOD 11-2.
         checksum_ok = id_check(text[:17]) == text[17].upper()
         assert checksum_ok == (row["iso7064_mod11_2_checksum_ok"] == "True")
-    if not _expected_valid(row) or text.startswith("99"):
+    if not _expected_valid(row):
         with pytest.raises(ValueError) as caught:
             parse_resident_id(text, today=TODAY)
         message = str(caught.value)
-        if _expected_valid(row):  # valid in form, but no province issues 99…
-            assert "is not a province code" in message
-        elif row["birthdate_ok"] == "False" or row["len"] == "15":
+        if row["birthdate_ok"] == "False" or row["len"] == "15":
             assert "is not a date" in message
+        elif text[:2] not in KNOWN_ID_PREFIXES:
+            assert caught.value.code == "id_area_province"  # type: ignore[attr-defined]
         elif row["iso7064_mod11_2_checksum_ok"] == "False":
             assert message.startswith("check digit should be")
         else:
@@ -213,11 +218,12 @@ def test_future_is_judged_by_the_clock_in_china_by_default():
         ("830000", None),  # 台湾居民居住证
         ("710000", None),  # 台湾, a GB/T 2260 province
         ("420502", None),  # 西陵区
+        ("440524", None),  # abolished, but the standard's own example
         ("110100", "names a city or province, not a county"),
         ("420000", "names a city or province, not a county"),
     ],
 )
-def test_county_level_doubts_only_warn(area, warning):
+def test_county_city_and_permit_area_codes_are_accepted(area, warning):
     parsed = parse_resident_id(with_check(f"{area}19900101002"), today=TODAY)
     assert parsed.area_code == area
     if warning is None:
@@ -227,21 +233,55 @@ def test_county_level_doubts_only_warn(area, warning):
         assert warning in parsed.warnings[0]
 
 
-@pytest.mark.parametrize("area", ["000000", "990426", "001234", "720101"])
-def test_an_area_code_outside_every_province_is_refused(area):
+@pytest.mark.parametrize(
+    ("area", "code"),
+    [
+        ("000000", "id_area_province"),
+        ("990426", "id_area_province"),
+        ("010102", "id_area_province"),
+        ("840000", "id_area_province"),
+        ("110012", "id_area_shape"),
+    ],
+)
+def test_six_digits_that_are_no_area_code_are_rejected(area, code):
     number = with_check(f"{area}19900101002")
-    with pytest.raises(ValueError, match=f"{area[:2]} is not a province code") as caught:
+    with pytest.raises(IdNumberError) as caught:
         parse_resident_id(number, today=TODAY)
+    assert caught.value.code == code
+    assert caught.value.params["area"] == area
     assert number not in str(caught.value)
+    with pytest.raises(IdNumberError):  # the old 15-digit form too
+        parse_resident_id(f"{area}900101002", today=TODAY)
+
+
+def test_every_error_has_a_code_and_the_params_of_its_message():
+    cases = [
+        ("11010519491231002", "id_length", {"count": 17}),
+        ("1101051949123100AX", "id_digits", {}),
+        ("11010519491231002Y", "id_check_character", {"character": "Y"}),
+        ("110105194912310021", "id_check_digit", {"expected": "X", "found": "1"}),
+        (with_check("11010519491331002"), "birth_not_a_date", {"value": "19491331"}),
+    ]
+    for text, code, params in cases:
+        with pytest.raises(IdNumberError) as caught:
+            parse_resident_id(text, today=TODAY)
+        assert (caught.value.code, caught.value.params) == (code, params)
+    with pytest.raises(IdNumberError) as caught:
+        parse_mobile("12812345678")
+    assert (caught.value.code, caught.value.params) == ("mobile_second_digit", {"digit": "2"})
+    with pytest.raises(IdNumberError) as caught:
+        parse_credit_code("91110102MA01ABCD")
+    assert (caught.value.code, caught.value.params) == ("credit_length", {"count": 16})
 
 
 # --- resident ID numbers: properties -------------------------------------------------------
 
+# Six digits that can be an area code: a known province, and no county pair under city 00.
 areas = st.builds(
     lambda province, rest: province + rest,
     st.sampled_from(sorted(KNOWN_ID_PREFIXES)),
     st.text(alphabet=DIGITS, min_size=4, max_size=4),
-)
+).filter(lambda area: not (area[2:4] == "00" and area[4:] != "00"))
 birth_dates = st.dates(min_value=date(1850, 1, 1), max_value=TODAY)
 sequences = st.integers(min_value=0, max_value=999)
 

@@ -24,6 +24,7 @@ from wangge.core import pii
 from wangge.core.audit import audit_log_write
 from wangge.core.errors import InvalidInputError, PermissionDeniedError
 from wangge.core.models import User
+from wangge.lib.spreadsheet import safe_cell, safe_row
 from wangge.registry import selectors
 from wangge.registry.ledgers import mapping
 from wangge.registry.models import Component, House, Organization, Person
@@ -72,7 +73,7 @@ def _styled_header(sheet: Any, layout: mapping.Layout) -> None:
 
     cells = []
     for column in layout.columns:
-        cell = WriteOnlyCell(sheet, value=column.header)
+        cell = WriteOnlyCell(sheet, value=safe_cell(column.header))
         cell.font = Font(bold=True, color="C00000" if column.required else "000000")
         cells.append(cell)
     sheet.append(cells)
@@ -80,16 +81,16 @@ def _styled_header(sheet: Any, layout: mapping.Layout) -> None:
 
 def _notes(workbook: Any, layout: mapping.Layout, lines: list[str]) -> None:
     sheet = workbook.create_sheet(_("Notes"))
-    sheet.append([layout.name])
+    sheet.append(safe_row([layout.name]))
     for line in [layout.notes, *lines]:
         if line:
-            sheet.append([line])
+            sheet.append(safe_row([line]))
     sheet.append([])
-    sheet.append([_("Column"), _("Required"), _("Accepted values"), _("Note")])
+    sheet.append(safe_row([_("Column"), _("Required"), _("Accepted values"), _("Note")]))
     fields = mapping.FIELDS[layout.kind]
     for column in layout.columns:
         words = "、".join(dict.fromkeys(fields[column.field].choices))
-        sheet.append([column.header, "是" if column.required else "", words, column.note])
+        sheet.append(safe_row([column.header, "是" if column.required else "", words, column.note]))
 
 
 def _save(workbook: Any) -> bytes:
@@ -219,6 +220,13 @@ ROWS: dict[str, Callable[[User, dict[str, Any], bool], Iterator[dict[str, Any]]]
 }
 
 
+def can_export_ledger(user: User, kind: str) -> bool:
+    """May ``user`` export ledgers of ``kind`` (the checks of ``ledger_export`` before a reason)."""
+    if kind not in VIEW_PERMISSIONS or not user.has_perm(VIEW_PERMISSIONS[kind]):
+        return False
+    return kind != mapping.PEOPLE or user.has_perm(EXPORT_PERSONAL_DATA)
+
+
 def ledger_export(*, kind: str, user: User, filters: dict[str, Any], reason: str = "") -> Workbook:
     """A filtered list in the ledger's columns. People need the export permission; a ``reason``
     asks for full numbers, which needs the unmask permission too."""
@@ -253,7 +261,7 @@ def ledger_export(*, kind: str, user: User, filters: dict[str, Any], reason: str
     _styled_header(sheet, layout)
     count = 0
     for row in ROWS[kind](user, dict(filters), reveal):
-        sheet.append([_cell(c.field, row.get(c.field)) for c in layout.columns])
+        sheet.append([safe_cell(_cell(c.field, row.get(c.field))) for c in layout.columns])
         count += 1
     shown = {k: v for k, v in filters.items() if v not in (None, "")}
     _notes(

@@ -2,7 +2,9 @@
 
 ``ledger_import_start`` checks what can be checked at once (permission, size, format, the header
 row and its required columns, at least one row) so a bad file is a 400, stores the file and queues
-``registry.tasks.run_ledger_import``. ``ledger_import_run`` reads the rows in chunks, checks them
+``registry.tasks.run_ledger_import`` — or, for a file of at most ``INLINE_ROWS`` rows, runs it at
+once: a clerk's corrected rejects file is done when the page answers, with no wait for the task
+consumer to poll its queue. ``ledger_import_run`` reads the rows in chunks, checks them
 (in worker processes when asked), rejects duplicates within the file, writes each chunk in one
 transaction with the job's progress, and writes the rejected rows, as they were plus a reason
 column, to the rejects file. An audit row records the upload and one the outcome.
@@ -31,6 +33,7 @@ from wangge.core.audit import audit_log_write
 from wangge.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from wangge.core.models import User
 from wangge.core.scope import filter_to_scope
+from wangge.lib.spreadsheet import safe_row
 from wangge.regions.models import Grid
 from wangge.registry.ledgers import mapping, reading, validating, writing
 from wangge.registry.models import LedgerImport
@@ -39,13 +42,22 @@ from wangge.registry.services import SOCIAL_LAYER, UNIT_LAYER
 logger = logging.getLogger(__name__)
 
 REASON_HEADER = "错误原因"
+REASON_SEPARATOR = "；"  # between the problems of one row in the reason column
 CHUNK_ROWS = 2000
+# Files up to this many rows are imported in the request (about a second for people); larger ones
+# in the background, where the page shows their progress.
+INLINE_ROWS = 500
 IMPORT_PERMISSIONS = {
     mapping.PEOPLE: "registry.add_person",
     mapping.HOUSES: "registry.add_house",
     mapping.ORGANIZATIONS: "registry.add_organization",
     mapping.COMPONENTS: "registry.add_component",
 }
+
+
+def can_import_ledger(user: User, kind: str) -> bool:
+    """May ``user`` import ledgers of ``kind``: the add permission of what the ledger creates."""
+    return kind in IMPORT_PERMISSIONS and user.has_perm(IMPORT_PERMISSIONS[kind])
 
 
 def _check_kind(kind: str) -> None:
@@ -95,7 +107,7 @@ def ledger_import_start(*, kind: str, upload: UploadedFile, actor: User) -> Ledg
     from wangge.registry.tasks import run_ledger_import
 
     _check_kind(kind)
-    if not actor.has_perm(IMPORT_PERMISSIONS[kind]):
+    if not can_import_ledger(actor, kind):
         raise PermissionDeniedError(_("You are not allowed to import this kind of ledger."))
     limit = reading.max_bytes()
     if upload.size is not None and upload.size > limit:
@@ -132,7 +144,10 @@ def ledger_import_start(*, kind: str, upload: UploadedFile, actor: User) -> Ledg
             target_id=job.pk,
             details={"kind": kind, "file": name, "bytes": upload.size, "format": file_format},
         )
-    run_ledger_import(job.pk)
+    if job.rows_total is not None and job.rows_total <= INLINE_ROWS:
+        ledger_import_run(job.pk)
+    else:
+        run_ledger_import(job.pk)
     job.refresh_from_db()
     return job
 
@@ -149,6 +164,37 @@ def access_import_for_user(*, user: User, job_id: Any) -> LedgerImport:
         return jobs.get(pk=job_id)
     except (LedgerImport.DoesNotExist, ValueError, TypeError):
         raise NotFoundError(_("No ledger import with id %(id)s.") % {"id": job_id}) from None
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    label: str  # the row's first cell (a name, a number, an address), as the file has it
+    problems: list[str]
+
+
+def _label(text: str) -> str:
+    """A rejected row's first cell for the page; a long run of digits (an ID or phone number
+    put first) is not shown."""
+    return "" if sum(c.isdigit() for c in text) >= 6 else text[:50]
+
+
+def rejects_preview(job: LedgerImport, limit: int = 10) -> list[RejectedRow]:
+    """The first rows of a job's rejects file with every problem of each, for the page."""
+    if not job.rejects:
+        return []
+    preview: list[RejectedRow] = []
+    try:
+        with job.rejects.open("rb") as stream, reading.open_rows(stream, job.file_format) as rows:
+            next(rows, None)  # the header
+            for cells in itertools.islice(rows, limit):
+                if cells:
+                    problems = [p for p in cells[-1].split(REASON_SEPARATOR) if p]
+                    preview.append(
+                        RejectedRow(_label(cells[0] if len(cells) > 1 else ""), problems)
+                    )
+    except (OSError, InvalidInputError):
+        return []  # purged or unreadable: the page still offers what it can
+    return preview
 
 
 # Running ---------------------------------------------------------------------------------------
@@ -168,14 +214,15 @@ class RejectsFile:
 
             self.workbook = Workbook(write_only=True)
             self.sheet = self.workbook.create_sheet(_("Rejected rows"))
-            self.sheet.append([*headers, REASON_HEADER])
+            self.sheet.append(safe_row([*headers, REASON_HEADER]))
         else:
             self.stream = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
             self.writer = csv.writer(self.stream)
-            self.writer.writerow([*headers, REASON_HEADER])
+            self.writer.writerow(safe_row([*headers, REASON_HEADER]))
 
     def add(self, cells: list[str], reason: str) -> None:
-        row = [*cells[: self.width], *[""] * (self.width - len(cells)), reason]
+        # The rows as uploaded: text a spreadsheet would run as a formula is escaped.
+        row = safe_row([*cells[: self.width], *[""] * (self.width - len(cells)), reason])
         if self.format == "xlsx":
             self.sheet.append(row)
         else:
@@ -353,7 +400,7 @@ def _run(job: LedgerImport, workers: int) -> dict[str, Any]:
                 reasons: dict[int, str] = {}
                 for line, values, problems, key in results:
                     if values is None:
-                        reasons[line] = "；".join(problems)
+                        reasons[line] = REASON_SEPARATOR.join(problems)
                         continue
                     first = seen.setdefault(key, line)
                     if first != line:

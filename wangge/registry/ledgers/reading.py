@@ -1,7 +1,8 @@
 """Reading a ledger file: xlsx (first sheet) or csv (UTF-8, or GB18030 as Excel saves it in
 China) → rows of text. Every cell becomes a stripped string; numbers typed into Excel come back as
-their digits, dates as YYYY-MM-DD. A file that cannot be read is an ``InvalidInputError`` on
-``file`` saying why.
+their digits, dates as YYYY-MM-DD; the apostrophe our exports put before formula-like text
+(``lib.spreadsheet``) is taken off, so an exported or rejected file imports back as it was. A file
+that cannot be read is an ``InvalidInputError`` on ``file`` saying why.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from wangge.core.errors import InvalidInputError
+from wangge.lib.spreadsheet import unescape_cell
 
 FORMATS = ("xlsx", "csv")
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -55,7 +57,7 @@ def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return unescape_cell(value.strip())
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, int):
@@ -85,7 +87,7 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[list[str]]:
     text = io.TextIOWrapper(stream, encoding=_csv_encoding(stream), newline="")
     try:
         for row in csv.reader(text):
-            yield [cell.strip() for cell in row]
+            yield [unescape_cell(cell.strip()) for cell in row]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise file_error(_("The CSV file cannot be read: %(reason)s") % {"reason": exc}) from None
     finally:

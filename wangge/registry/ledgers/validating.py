@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from django.utils.translation import gettext as _
 
 from wangge.core import pii
+from wangge.core.idmessages import id_error_text
 from wangge.lib.idnumbers import parse_credit_code, parse_resident_id
 from wangge.registry import codes, identity
 from wangge.registry.ethnicities import normalize_ethnicity
@@ -147,7 +148,7 @@ def _clean_field(spec: Field, raw: str, context: Context, values: dict[str, Any]
             parsed = parse_resident_id(pii.normalize_resident_id(raw), today=context.today)
         except ValueError as exc:
             raise _BadValueError(
-                _("Not a valid ID number: %(reason)s.") % {"reason": exc}
+                _("Not a valid ID number: %(reason)s.") % {"reason": id_error_text(exc)}
             ) from None
         sealed = pii.seal(parsed.number, purpose=pii.PURPOSE_RESIDENT_ID, mask=pii.mask_resident_id)
         values.update(
@@ -165,7 +166,7 @@ def _clean_field(spec: Field, raw: str, context: Context, values: dict[str, Any]
             sealed_phone = identity.seal_phone(raw)
         except ValueError as exc:
             raise _BadValueError(
-                _("Not a valid phone number: %(reason)s.") % {"reason": exc}
+                _("Not a valid phone number: %(reason)s.") % {"reason": id_error_text(exc)}
             ) from None
         values[f"{key}_encrypted"] = sealed_phone.sealed.token
         values[f"{key}_hash"] = sealed_phone.sealed.hash
@@ -177,7 +178,8 @@ def _clean_field(spec: Field, raw: str, context: Context, values: dict[str, Any]
             values[key] = parse_credit_code(raw).number
         except ValueError as exc:
             raise _BadValueError(
-                _("Not a valid unified social credit code: %(reason)s.") % {"reason": exc}
+                _("Not a valid unified social credit code: %(reason)s.")
+                % {"reason": id_error_text(exc)}
             ) from None
     elif kind == "component_id":
         try:
@@ -192,14 +194,18 @@ def _clean_field(spec: Field, raw: str, context: Context, values: dict[str, Any]
 
 
 def check_row(line: int, cells: list[str], context: Context) -> Checked:
+    """Every problem of the row at once: each field is checked, then the rules across fields on
+    the fields that were clean, so a clerk fixes a rejected row in one round."""
     fields = FIELDS[context.kind]
     raw = {
         name: cells[index] if index < len(cells) else "" for index, name in context.columns.items()
     }
     values: dict[str, Any] = {}
     reasons: list[str] = []
+    failed: set[str] = set()
 
     def fail(name: str, message: str) -> None:
+        failed.add(name)
         reasons.append(f"{context.headers.get(name, name)}: {message}")
 
     for name, text in raw.items():
@@ -211,50 +217,62 @@ def check_row(line: int, cells: list[str], context: Context) -> Checked:
             _clean_field(fields[name], text, context, values)
         except _BadValueError as exc:
             fail(name, str(exc))
+
+    def fail_across(name: str, message: str, *others: str) -> None:
+        # A rule across fields says nothing about a field already wrong on its own.
+        if not failed.intersection((name, *others)):
+            reasons.append(f"{context.headers.get(name, name)}: {message}")
+
+    key = _CROSS_CHECKS[context.kind](values, context, fail_across)
     if not reasons:
-        key = _CROSS_CHECKS[context.kind](values, context, fail)
-        if not reasons:
-            return Checked(line, values, [], key)
+        return Checked(line, values, [], key)
     return Checked(line, None, reasons)
 
 
+# The rules across fields of each kind: they run on the values that were clean (a field that
+# failed is missing from ``values``), report through ``fail(name, message, *other fields)`` and
+# return the row's natural key (None when a part of it is missing: the row is rejected anyway).
+
+
 def _people(values: dict[str, Any], context: Context, fail: Any) -> Any:
-    id_sex = values.pop("_id_sex")
-    if values.get("sex") and values["sex"] != id_sex:
-        fail("sex", _("The sex differs from the one in the ID number."))
-    values["sex"] = id_sex
+    id_sex = values.pop("_id_sex", None)
+    if id_sex and values.get("sex") and values["sex"] != id_sex:
+        fail("sex", _("The sex differs from the one in the ID number."), "id_number")
+    values["sex"] = id_sex or values.get("sex", "")
     if values.get("ethnicity"):
         try:
             values["ethnicity"] = normalize_ethnicity(values["ethnicity"])
         except ValueError:
             message = _("Not an ethnic group of GB/T 3304: %(value)s.")
             fail("ethnicity", message % {"value": values["ethnicity"]})
-    if values["residency_type"] == "floating" and not values.get("moved_in_on"):
-        fail("moved_in_on", _("Give the date a floating resident moved in."))
-    return values["id_number_hash"]
+    if values.get("residency_type") == "floating" and not values.get("moved_in_on"):
+        fail("moved_in_on", _("Give the date a floating resident moved in."), "residency_type")
+    return values.get("id_number_hash")
 
 
 def _houses(values: dict[str, Any], context: Context, fail: Any) -> Any:
-    return (values["building_address"], values.get("unit", ""), values["room"])
+    return (values.get("building_address"), values.get("unit", ""), values.get("room"))
 
 
 def _organizations(values: dict[str, Any], context: Context, fail: Any) -> Any:
-    return values["credit_code"]
+    return values.get("credit_code")
 
 
 def _components(values: dict[str, Any], context: Context, fail: Any) -> Any:
-    if values["component_id"][:6] != values["unit_grid_code"][:6]:
+    component_id, grid_code = values.get("component_id"), values.get("unit_grid_code")
+    if component_id and grid_code and component_id[:6] != grid_code[:6]:
         fail(
             "component_id",
             _("Digits 1-6 must be the district code of its grid, %(code)s.")
-            % {"code": values["unit_grid_code"][:6]},
+            % {"code": grid_code[:6]},
+            "grid",
         )
     changed, surveyed = values.get("changed_on"), values.get("surveyed_on")
     if changed and surveyed and changed < surveyed:
-        fail("changed_on", _("A change cannot precede the initial survey."))
+        fail("changed_on", _("A change cannot precede the initial survey."), "surveyed_on")
     if ("lng" in values) != ("lat" in values):
-        fail("lng", _("Give both longitude and latitude, or neither."))
-    return values["component_id"]
+        fail("lng", _("Give both longitude and latitude, or neither."), "lat")
+    return component_id
 
 
 _CROSS_CHECKS = {

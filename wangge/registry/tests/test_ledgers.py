@@ -476,3 +476,52 @@ def test_a_template_column_must_name_a_field_of_its_kind(cast):
     column.field = "id_number"
     with pytest.raises(ValidationError):
         column.full_clean()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["人员.xlsx", "人员.csv"])
+def test_a_row_with_several_problems_lists_every_one_in_one_rejects_file(cast, name):
+    male_id = f.resident_id(date(1980, 1, 1), sequence=11)  # odd sequence: a man
+    rows = [
+        person_row(1),
+        # Four fields wrong on their own.
+        person_row(2, 姓名="", 联系电话="12345", 入住日期="2024-13-45", 居住关系="邻居"),
+        # A field wrong on its own and two rules across fields (sex vs ID, floating needs a date).
+        person_row(3, 公民身份号码=male_id, 性别="女", 人员类型="流动", 入住日期="", 民族="火星族"),
+        # The area code of the ID is no area code, and the grid is outside the importer's area.
+        person_row(4, 公民身份号码=f.resident_id(area="000000"), 网格编码=f.GRID_B),
+    ]
+    content = (
+        xlsx(PEOPLE_HEADERS, rows) if name.endswith("xlsx") else csv_bytes(PEOPLE_HEADERS, rows)
+    )
+    job = start("people", content, cast.grid_worker_a, name)
+    assert (job.created_count, job.rejected_count) == (1, 3)
+    rejected = rejects_of(job)
+    reasons = [row[-1].split("；") for row in rejected[1:]]
+    assert [[r.split(":")[0] for r in row] for row in reasons] == [
+        ["姓名", "联系电话", "居住关系", "入住日期"],
+        ["性别", "民族", "入住日期"],
+        ["公民身份号码", "网格编码"],
+    ]
+    assert "000000" in reasons[2][0]
+
+
+@pytest.mark.django_db
+def test_a_rule_across_fields_is_not_reported_on_a_field_already_wrong(cast):
+    rows = [person_row(1, 人员类型="流动", 入住日期="2024-13-45")]
+    job = start("people", csv_bytes(PEOPLE_HEADERS, rows), cast.grid_worker_a, "a.csv")
+    [reason] = [row[-1] for row in rejects_of(job)[1:]]
+    assert reason.count("入住日期") == 1
+
+
+@pytest.mark.django_db
+def test_id_problems_in_the_rejects_file_are_in_the_importers_language(cast):
+    from django.utils import translation
+
+    rows = [person_row(1, 公民身份号码=f.resident_id(area="990000"), 联系电话="12812345678")]
+    with translation.override("zh-hans"):
+        job = start("people", csv_bytes(PEOPLE_HEADERS, rows), cast.grid_worker_a, "a.csv")
+    [reason] = [row[-1] for row in rejects_of(job)[1:]]
+    assert "前6位990000不是行政区划代码" in reason
+    assert "手机号码第二位应为3至9，而不是2" in reason
+    assert "not" not in reason

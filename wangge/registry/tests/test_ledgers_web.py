@@ -78,3 +78,94 @@ def test_export_from_the_page_is_audited_and_needs_the_permission(client, cast):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert AuditLog.objects.filter(action="registry.ledger_export").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_page_shows_every_problem_of_the_rejected_rows(client, cast):
+    client.force_login(cast.grid_worker_a)
+    content = xlsx(PEOPLE_HEADERS, [person_row(1), person_row(2, 姓名="", 联系电话="12")])
+    response = client.post(
+        reverse("web:ledgers"), {"kind": "people", "file": SimpleUploadedFile("a.xlsx", content)}
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "姓名:" in page and "联系电话:" in page
+
+
+@pytest.mark.django_db
+def test_a_small_file_is_imported_before_the_page_answers(client, cast, monkeypatch):
+    from wangge.registry import tasks
+
+    monkeypatch.setattr(tasks, "run_ledger_import", lambda job_id: pytest.fail("queued"))
+    client.force_login(cast.grid_worker_a)
+    content = xlsx(PEOPLE_HEADERS, [person_row(1)])
+    client.post(
+        reverse("web:ledgers"), {"kind": "people", "file": SimpleUploadedFile("a.xlsx", content)}
+    )
+    assert LedgerImport.objects.get().status == LedgerImport.Status.DONE
+
+
+@pytest.mark.django_db
+def test_a_queued_job_says_why_it_waits_and_the_table_agrees_with_the_box(client, cast):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = LedgerImport.objects.create(
+        kind="people", file_name="big.xlsx", file_format="xlsx", created_by=cast.grid_worker_a,
+        rows_total=5000,
+    )  # fmt: skip
+    client.force_login(cast.grid_worker_a)
+    fragment = client.get(reverse("web:ledger-job", args=[job.pk])).content.decode()
+    assert "等待后台任务" in fragment
+    assert fragment.count("排队中") == 2  # the box and the table row
+    LedgerImport.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(minutes=2), status="running", rows_done=2500,
+        created_count=2000, rejected_count=500,
+    )  # fmt: skip
+    fragment = client.get(reverse("web:ledger-job", args=[job.pk])).content.decode()
+    assert fragment.count("进行中") == 2
+    assert 'hx-trigger="every 1s"' in fragment
+    row = fragment.split(f'data-job="{job.pk}"')[1].split("</tr>")[0]
+    assert ">2000<" in row and ">500<" in row
+    assert "新增 2000 行，已存在 0 行，错误 500 行" in fragment
+
+
+@pytest.mark.django_db
+def test_a_job_stuck_in_the_queue_is_explained(client, cast):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = LedgerImport.objects.create(
+        kind="people", file_name="big.xlsx", file_format="xlsx", created_by=cast.grid_worker_a
+    )
+    LedgerImport.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    client.force_login(cast.grid_worker_a)
+    fragment = client.get(reverse("web:ledger-job", args=[job.pk])).content.decode()
+    assert "run_huey" in fragment
+
+
+@pytest.mark.django_db
+def test_roles_see_only_the_upload_and_export_forms_they_may_use(client, cast):
+    from wangge.registry.ledgers import exporting, importing
+
+    for user in (cast.grid_worker_a, cast.community_officer, cast.nobody, cast.street_dispatcher):
+        client.force_login(user)
+        page = client.get(reverse("web:ledgers")).content.decode()
+        for kind in ("people", "houses", "organizations", "components"):
+            may_import = importing.can_import_ledger(user, kind)
+            assert (f'<option value="{kind}"' in page) == may_import, (user, kind)
+            may_export = exporting.can_export_ledger(user, kind)
+            action = reverse("web:ledger-export", args=[kind])
+            assert (f'action="{action}"' in page) == may_export, (user, kind)
+        if not any(importing.can_import_ledger(user, k) for k in ("people", "houses")):
+            assert 'name="file"' not in page
+
+
+@pytest.mark.django_db
+def test_the_ledger_page_has_the_site_layout(client, cast):
+    client.force_login(cast.community_officer)
+    page = client.get(reverse("web:ledgers")).content.decode()
+    assert 'class="site-header"' in page and 'class="site-nav"' in page
+    assert "web/console.css" in page and "web/ledgers.css" in page
+    assert " style=" not in page.split("<main", 1)[1]

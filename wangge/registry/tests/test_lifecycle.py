@@ -60,7 +60,8 @@ def test_the_fifteen_digit_form_is_upgraded_and_hashes_like_the_eighteen(territo
     [
         ("110105194912310021", "check digit should be X, not 1"),
         ("110105194913310021", "birth date 19491331 is not a date"),
-        ("11010519491231", "must have 18 characters (or 15 for the old form), got 14"),
+        ("11010519491231", "must have 18 characters (or 15 for the old form), not 14"),
+        (f.resident_id(area="000000"), "the first six digits 000000 are not an area code"),
     ],
 )
 def test_a_bad_id_number_is_a_field_error_naming_the_reason(territory, number, reason):
