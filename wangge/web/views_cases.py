@@ -35,8 +35,17 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from wangge.cases.catalogue import ServiceItem, service_item
 from wangge.cases.dispatch import eligible_people, suggest_department
-from wangge.cases.models import Case, CaseEvent, CasePhoto, Category, Stage, TimeUnitChoice
+from wangge.cases.models import (
+    AreaGrade,
+    Case,
+    CaseEvent,
+    CasePhoto,
+    Category,
+    Stage,
+    TimeUnitChoice,
+)
 from wangge.cases.photos import case_photo_add, prepare_photo
 from wangge.cases.selectors import access_case_for_user, case_list, duplicate_candidates
 from wangge.cases.services import case_act
@@ -104,6 +113,7 @@ SATISFACTION_LABELS = dict(Case.Satisfaction.choices)
 SOURCE_LABELS = dict(Case.Source.choices)
 UNIT_LABELS = dict(TimeUnitChoice.choices)
 STAGE_LABELS = dict(Stage.choices)
+GRADE_LABELS = dict(AreaGrade.choices)
 
 # Console queues ----------------------------------------------------------------------------------
 
@@ -575,6 +585,7 @@ def _case_context(request: HttpRequest, case: Case, *, mobile: bool) -> dict[str
         "tile_url": settings.WANGGE_TILE_URL,
         "tile_attribution": settings.WANGGE_TILE_ATTRIBUTION,
         "tile_subdomains": settings.WANGGE_TILE_SUBDOMAINS,
+        "service": _service_box(case.category),
     }
     if Action.DISPATCH in shown:
         context["suggested"] = suggest_department(case)
@@ -699,6 +710,29 @@ def duration_words(amount: Any, unit: str) -> str:
         return ""
     label = UNIT_LABELS.get(unit)
     return _("%(amount)s %(unit)s") % {"amount": f"{number:f}", "unit": label} if label else ""
+
+
+def limit_texts(item: ServiceItem) -> list[str]:
+    """A service item's handling limit: '2 working days', or one line per area grade when the
+    grades differ."""
+    texts = []
+    for limit in item.limits:
+        duration = duration_words(limit.amount, limit.unit)
+        if limit.area_grade:
+            duration = _("%(grade)s: %(duration)s") % {
+                "grade": GRADE_LABELS.get(limit.area_grade, limit.area_grade),
+                "duration": duration,
+            }
+        texts.append(duration)
+    return texts
+
+
+def _service_box(category: Category) -> ServiceItem | None:
+    """What to tell the resident at once (一次性告知) on a service case's page."""
+    item = service_item(category)
+    if item is not None:
+        item.limit_texts = limit_texts(item)  # type: ignore[attr-defined]
+    return item
 
 
 def payload_highlights(payload: dict[str, Any], names: PayloadNames) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from PIL import Image
 
 from wangge.cases.deadlines import mark_overdue
-from wangge.cases.models import Case, CasePhoto
+from wangge.cases.models import Case, CasePhoto, Category
 from wangge.cases.photos import prepare_photo
 from wangge.cases.services import case_act
 from wangge.cases.tests.factories import (
@@ -320,6 +320,9 @@ def world(cast, settings):
         cast.grid_worker_a, self_handle=True, self_handle_result="已当场清理", cat=spot
     )
 
+    service = Category.objects.get(kind=Category.Kind.SERVICE, code="SS01001")
+    cases["service"] = act(report(cast.grid_worker_a, cat=service), "accept", ops)
+
     moved = act(report(cast.grid_worker_a), "accept", ops)
     case_transfer(number=moved.number, to_grid_code="110102003002004", reason="位置报错", actor=ops)
     cases["transferred"] = Case.objects.get(pk=moved.pk)
@@ -395,6 +398,9 @@ def case_pages(world) -> list[tuple[str, object, str]]:
         ("phone task list (department)", world["dept_handler"], reverse("web:mobile-tasks")),
         ("phone task list (operator)", c.operator, reverse("web:mobile-tasks")),
         ("phone report", c.grid_worker_a, reverse("web:mobile-report")),
+        ("service catalogue", c.grid_worker_a, reverse("web:services")),
+        ("service catalogue search", c.operator, reverse("web:services") + "?q=低保"),
+        ("service catalogue, nothing found", c.operator, reverse("web:services") + "?q=宇宙"),
     ]
     for key, case in world["cases"].items():
         for user in people:
