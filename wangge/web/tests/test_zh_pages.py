@@ -12,6 +12,7 @@ reader sees (outside <script>/<style>, attributes and anything marked ``lang="en
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -100,6 +101,7 @@ class VisibleText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.stack: list[tuple[str, bool]] = []
         self.texts: list[str] = []
+        self.in_i18n = False
 
     def _hidden(self) -> bool:
         return any(hidden for _tag, hidden in self.stack)
@@ -107,7 +109,9 @@ class VisibleText(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in VOID_ELEMENTS:
             return
-        hidden = tag in SKIPPED_ELEMENTS or (dict(attrs).get("lang") or "").startswith("en")
+        attributes = dict(attrs)
+        self.in_i18n = tag == "script" and (attributes.get("id") or "").endswith("-i18n")
+        hidden = tag in SKIPPED_ELEMENTS or (attributes.get("lang") or "").startswith("en")
         self.stack.append((tag, hidden))
 
     def handle_endtag(self, tag: str) -> None:
@@ -117,7 +121,13 @@ class VisibleText(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden() and data.strip():
+        if self.in_i18n:
+            # The strings a page's script shows (<script type="application/json" id="…-i18n">),
+            # without their {placeholders}.
+            self.in_i18n = False
+            for text in json.loads(data).values():
+                self.texts.append(" ".join(re.sub(r"\{\w+\}", "0", text).split()))
+        elif not self._hidden() and data.strip():
             self.texts.append(" ".join(data.split()))
 
 
@@ -158,12 +168,15 @@ def test_the_scanner_finds_enum_values_keys_literals_and_english_but_not_chinese
         "<p>Report handling</p><p>结果：handle</p><p>网格 Wangge · QR 标签 · GB/T 47678</p>"
         '<span lang="en">Wangge is here</span><script>var a = "not seen at all";</script>'
         '<a title="An English title">链接</a>'
+        '<script type="application/json" id="x-i18n">{"a": "共 {count} 个", "b": "Not translated"}</script>'
     )
     found = findings(html)
     assert any("'not_fixed'" in f and f.startswith("enum") for f in found)
     assert any("[2]" in f for f in found)
     assert any("'Report handling'" in f for f in found)
     assert any("'handle'" in f for f in found)
+    assert any("'Not translated'" in f for f in found)
+    assert not any("count" in f for f in found)
     assert not any("Wangge" in f or "not seen" in f or "English title" in f for f in found)
 
 
