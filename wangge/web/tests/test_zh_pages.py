@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from django.db import models
@@ -349,7 +350,7 @@ def world(cast, settings):
     cases["overdue"] = Case.objects.get(pk=late.pk)
 
     building_a = building(GRID_A, address="北京市西城区府右街南胡同3号院1号楼")
-    house_a = house(building_a, room="301")
+    house_a = house(building_a, room="301", rented=True)
     household_a = household(house_a, number="1")
     resident = register(house_a, name="王秀英", household=household_a).person
     return {
@@ -366,12 +367,14 @@ def world(cast, settings):
 
 
 def zh_client(user) -> Client:
+    """A client asking for Chinese, signed in as ``user`` (None: a visitor)."""
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    client.force_login(user)
+    if user is not None:
+        client.force_login(user)
     return client
 
 
-def scan(pages: list[tuple[str, object, str]], *, statuses=(200,)) -> list[str]:
+def scan(pages: list[tuple[str, Any, str]], *, statuses=(200,)) -> list[str]:
     """Render each (page name, user, url) and collect what should not be there."""
     problems = []
     for page, user, url in pages:
@@ -492,6 +495,7 @@ def test_the_action_errors_speak_chinese(world):
 
 def test_the_registry_pages_speak_chinese_without_codes(world):
     c = world["cast"]
+    qr = world["house"].qr_token
     pages = [
         ("registry home", c.community_officer, reverse("web:registry")),
         ("registry search", c.community_officer, reverse("web:registry-search") + "?name=王秀英"),
@@ -518,6 +522,9 @@ def test_the_registry_pages_speak_chinese_without_codes(world):
         ("QR labels", c.community_officer, reverse("web:registry-qr-labels")),
         ("self-registrations", c.grid_worker_a, reverse("web:mobile-self-registrations")),
         ("territory map", c.grid_worker_a, reverse("web:map")),
+        ("house QR page (worker)", c.grid_worker_a, reverse("web:qr-house", args=[qr])),
+        ("house QR page (tenant)", None, reverse("web:qr-house", args=[qr])),
+        ("sign-in page", None, reverse("login")),
     ]
     problems = scan(pages)
     assert not problems, "\n".join(problems)
