@@ -827,9 +827,10 @@ def _merge(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Chan
 
 
 def _choice_labels(choices: type[models.TextChoices]) -> str:
-    """The labels of a choice set as a reader's list (the codes are in the API's schema)."""
+    """The labels of a choice set as a reader's list, each quoted (a label may hold a comma); the
+    codes are in the API's schema."""
     return pgettext("list separator", ", ").join(
-        str(label) for value, label in choices.choices if value
+        f"“{label}”" for value, label in choices.choices if value
     )
 
 
