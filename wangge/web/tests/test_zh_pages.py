@@ -486,11 +486,19 @@ def test_the_action_errors_speak_chinese(world):
         ),
     ]
     problems = []
+    texts: dict[str, str] = {}
     for label, user, case, data in posts:
         response = zh_client(user).post(reverse("web:console-case", args=[case.number]), data)
         assert response.status_code == 400, label
         problems += [f"{label}: {finding}" for finding in findings(response.content.decode())]
+        texts[label] = response.content.decode()
     assert not problems, "\n".join(problems)
+    # The choices are named as the form names them.
+    assert (
+        "“已解决”、“未解决，说明理由后结案”、“非本部门职责”、“重复案件”"
+        in texts["verify without an outcome"]
+    )
+    assert "“满意”、“基本满意”、“不满意”" in texts["evaluate without a satisfaction"]
 
 
 def test_the_registry_pages_speak_chinese_without_codes(world):
