@@ -67,6 +67,10 @@ _ID = re.compile(r"[0-9]{1,18}")
 
 
 class CaseIn(SharedConfigSerializer):
+    """A report: what (category, description), where (a point in WGS-84, GCJ-02 or BD-09, or only
+    an address), how urgent, and who reported it. A grid worker may settle a category that allows
+    it on the spot: ``self_handle`` with the ``result``."""
+
     source = serializers.ChoiceField(choices=Case.Source.choices)
     category = ReportableCategoryField()
     description = serializers.CharField(max_length=4000)
@@ -245,6 +249,15 @@ class CaseOut(serializers.ModelSerializer):
             "accepted_at",
             "closed_at",
         ]
+        extra_kwargs = {
+            "version": {
+                "help_text": _(
+                    "Raised by every change of the case. Send it with an action: when someone "
+                    "acted meanwhile the answer is 409 instead of a change to a case you have not "
+                    "seen."
+                )
+            }
+        }
 
     def get_grid_code(self, case: Case) -> str | None:
         # A located case's region code is its grid's code: no need to load the grid.

@@ -13,10 +13,11 @@ from typing import Any
 
 import h3
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from wangge.cases import notifications, sla
 from wangge.cases.dispatch import eligible_people, suggest_department
@@ -31,7 +32,7 @@ from wangge.cases.models import (
 )
 from wangge.cases.photos import PreparedPhoto, discard_files, store_photos
 from wangge.cases.selectors import case_list
-from wangge.cases.workflow import LEVEL_ABOVE, RULES, Action, allowed_actions, refusal
+from wangge.cases.workflow import LEVEL_ABOVE, RULES, Action, refusal
 from wangge.core.errors import (
     ConflictError,
     InvalidInputError,
@@ -397,7 +398,7 @@ def case_act(
             if _needs_reason(verb, data) and len(reason) < 2:
                 raise InvalidInputError(
                     _("Give a reason."),
-                    {"reason": [_("A reason is required for %(action)s.") % {"action": verb}]},
+                    {"reason": [_("A reason is required for this action.")]},
                 )
             now = timezone.now()
             change = HANDLERS[verb](case, actor, data, now)
@@ -459,15 +460,15 @@ def _refused(why: str, case: Case, action: Action, actor: User, roles: set[str])
     if why == "scope":
         return NotFoundError(_("No case %(number)s.") % {"number": case.number})
     if why == "state":
-        allowed = ", ".join(a.value for a in allowed_actions(actor, case, roles)) or _("none")
+        # Labels, not codes: the message reaches the console's action panel as it is.
+        state = case.get_state_display()
         return InvalidInputError(
-            _("A case in state %(state)s cannot be %(action)s; you may: %(allowed)s.")
-            % {"state": case.state, "action": action.value, "allowed": allowed},
-            {"action": [_("Not allowed in state %(state)s.") % {"state": case.state}]},
+            _("This action is not possible while the case is %(state)s.") % {"state": state},
+            {"action": [_("Not allowed while the case is %(state)s.") % {"state": state}]},
         )
     messages = {
-        "role": _("Your role may not %(action)s cases."),
-        "owner": _("Only the department the case is dispatched to may %(action)s it."),
+        "role": _("Your role may not take this action on cases."),
+        "owner": _("Only the department or person the case is dispatched to may do this."),
         "level": _("This case is handled at the %(level)s level, not yours."),
         "own_work": _("The person who handled a case may not verify it."),
         "suspended": _("The case is suspended; resume it first."),
@@ -481,8 +482,6 @@ def _refused(why: str, case: Case, action: Action, actor: User, roles: set[str])
 
 
 def _needs_reason(action: Action, data: dict[str, Any]) -> bool:
-    from wangge.cases.workflow import RULES
-
     if RULES[action].needs_reason:
         return True
     if action is Action.VERIFY and data.get("result") == "fail":
@@ -708,7 +707,7 @@ def _verify(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Cha
         if outcome not in {o.value for o in Case.Outcome if o.value}:
             raise InvalidInputError(
                 _("Say how the case ends."),
-                {"outcome": [_("One of fixed, not_fixed, not_responsible, duplicate.")]},
+                {"outcome": [_("Choose one of: %(all)s.") % {"all": _choice_labels(Case.Outcome)}]},
             )
         if outcome != Case.Outcome.FIXED and len(str(data.get("reason", "")).strip()) < 2:
             raise InvalidInputError(
@@ -731,7 +730,9 @@ def _verify(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Cha
             }
             return Change(S.ACCEPTED, updates=updates, payload={"result": "fail"})
         return Change(S.DISPATCHED, updates=updates, payload={"result": "fail"}, notify=notify)
-    raise InvalidInputError(_("Give the result of the check."), {"result": [_("pass or fail")]})
+    raise InvalidInputError(
+        _("Give the result of the check."), {"result": [_("Passed, or failed and sent back.")]}
+    )
 
 
 def _evaluate(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
@@ -739,7 +740,11 @@ def _evaluate(case: Case, actor: User, data: dict[str, Any], now: datetime) -> C
     if satisfaction not in {s.value for s in Case.Satisfaction if s.value}:
         raise InvalidInputError(
             _("Choose how satisfied the reporter is."),
-            {"satisfaction": [_("One of satisfied, basically, unsatisfied.")]},
+            {
+                "satisfaction": [
+                    _("Choose one of: %(all)s.") % {"all": _choice_labels(Case.Satisfaction)}
+                ]
+            },
         )
     if satisfaction == Case.Satisfaction.UNSATISFIED:
         # 不满意 reopens the case to the dispatcher with the complaint: it must reach the authority.
@@ -830,6 +835,14 @@ def _merge(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Chan
         },
         payload={"into": master.number},
         follow_ups=[count_supporter],
+    )
+
+
+def _choice_labels(choices: type[models.TextChoices]) -> str:
+    """The labels of a choice set as a reader's list, each quoted (a label may hold a comma); the
+    codes are in the API's schema."""
+    return pgettext("list separator", ", ").join(
+        f"“{label}”" for value, label in choices.choices if value
     )
 
 

@@ -90,7 +90,8 @@ def _context() -> dict[str, Any]:
 
 
 class RegistryApi(APIView):
-    """Permissions by method: ``read`` for GET, ``write`` for POST / PATCH."""
+    # Permissions by method: ``read`` for GET, ``write`` for POST / PATCH. (A comment, not a
+    # docstring: the schema would show a docstring as every registry operation's description.)
 
     read: tuple[str, ...] = ()
     write: tuple[str, ...] = ()

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from wangge.web import views, views_cases, views_ledgers, views_qr, views_registry
+from wangge.web import views, views_cases, views_ledgers, views_qr, views_registry, views_services
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("map/", views.territory_map, name="map"),
+    # The service catalogue (一次性告知), for every signed-in user.
+    path("services/", views_services.services_page, name="services"),
     # The command console and its case pages.
     path("console/", views_cases.console, name="console"),
     path("console/queue/<slug:key>/", views_cases.console_queue, name="console-queue"),

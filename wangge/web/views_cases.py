@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import h3
@@ -28,14 +29,23 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from wangge.cases.catalogue import ServiceItem, service_item
 from wangge.cases.dispatch import eligible_people, suggest_department
-from wangge.cases.models import Case, CaseEvent, CasePhoto, Category, TimeUnitChoice
+from wangge.cases.models import (
+    AreaGrade,
+    Case,
+    CaseEvent,
+    CasePhoto,
+    Category,
+    Stage,
+    TimeUnitChoice,
+)
 from wangge.cases.photos import case_photo_add, prepare_photo
 from wangge.cases.selectors import access_case_for_user, case_list, duplicate_candidates
 from wangge.cases.services import case_act
@@ -49,6 +59,8 @@ from wangge.core.errors import (
 )
 from wangge.core.models import Department, User
 from wangge.core.roles import user_roles
+from wangge.regions.locate import DEFAULT_LAYER
+from wangge.regions.models import Grid
 
 S = Case.State
 PAGE_SIZE = 50
@@ -82,6 +94,12 @@ ACTION_LABELS: dict[str, Any] = {
     Action.MERGE: gettext_lazy("Merge duplicate"),
     PHOTO_EVENT: gettext_lazy("Add a photo"),
 }
+# What the timeline calls each event: the actions, and the events no person takes.
+EVENT_LABELS: dict[str, Any] = {
+    **ACTION_LABELS,
+    "overdue": gettext_lazy("Overdue"),
+    "transfer": gettext_lazy("Moved to another grid"),
+}
 
 LIGHT_LABELS = {
     Light.GREEN: gettext_lazy("On time"),
@@ -95,6 +113,8 @@ OUTCOME_LABELS = dict(Case.Outcome.choices)
 SATISFACTION_LABELS = dict(Case.Satisfaction.choices)
 SOURCE_LABELS = dict(Case.Source.choices)
 UNIT_LABELS = dict(TimeUnitChoice.choices)
+STAGE_LABELS = dict(Stage.choices)
+GRADE_LABELS = dict(AreaGrade.choices)
 
 # Console queues ----------------------------------------------------------------------------------
 
@@ -570,6 +590,7 @@ def _case_context(request: HttpRequest, case: Case, *, mobile: bool) -> dict[str
         "tile_url": settings.WANGGE_TILE_URL,
         "tile_attribution": settings.WANGGE_TILE_ATTRIBUTION,
         "tile_subdomains": settings.WANGGE_TILE_SUBDOMAINS,
+        "service": _service_box(case.category),
     }
     if Action.DISPATCH in shown:
         context["suggested"] = suggest_department(case)
@@ -612,48 +633,132 @@ def _candidates(user: User, case: Case) -> list[Candidate]:
 
 def _timeline(events: Iterable[CaseEvent]) -> list[EventRow]:
     events = list(events)
-    codes = {
-        code
-        for event in events
-        for key in ("department", "suggested")
-        if isinstance(code := event.payload.get(key), str)
-    }
-    departments = dict(Department.objects.filter(code__in=codes).values_list("code", "name"))
+    names = _names_in(event.payload for event in events)
     rows = []
     for event in events:
-        actor = (
-            (event.actor.get_full_name() or event.actor.username) if event.actor else _("System")
-        )
         rows.append(
             EventRow(
                 event=event,
-                label=str(ACTION_LABELS.get(event.action, event.action)),
-                actor=actor,
-                from_label=str(STATE_LABELS.get(event.from_state, event.from_state)),
-                to_label=str(STATE_LABELS.get(event.to_state, event.to_state)),
-                highlights=payload_highlights(event.payload, departments),
+                label=str(EVENT_LABELS.get(event.action, gettext_lazy("Other change"))),
+                actor=_person_name(event.actor) if event.actor else _("System"),
+                from_label=str(STATE_LABELS.get(event.from_state, "")),
+                to_label=str(STATE_LABELS.get(event.to_state, "")),
+                highlights=payload_highlights(event.payload, names),
             )
         )
     return rows
 
 
-def payload_highlights(
-    payload: dict[str, Any], departments: dict[str, str]
-) -> list[tuple[str, str]]:
-    """An event's details as (label, value) pairs a person can read; unknown keys as they are."""
+def _person_name(user: User) -> str:
+    return user.get_full_name() or user.username
+
+
+@dataclass
+class PayloadNames:
+    """What the codes in events' details stand for: departments, people, grids."""
+
+    departments: dict[str, str] = field(default_factory=dict)
+    people: dict[str, str] = field(default_factory=dict)
+    grids: dict[str, str] = field(default_factory=dict)
+
+
+def _names_in(payloads: Iterable[dict[str, Any]]) -> PayloadNames:
+    """One query per kind of code for a whole timeline."""
+    wanted: dict[str, set[str]] = {"departments": set(), "people": set(), "grids": set()}
+    keys = {
+        "department": "departments",
+        "suggested": "departments",
+        "user": "people",
+        "grid": "grids",
+        "from_grid": "grids",
+        "to_grid": "grids",
+    }
+    for payload in payloads:
+        for key, kind in keys.items():
+            if isinstance(code := payload.get(key), str) and code:
+                wanted[kind].add(code)
+    names = PayloadNames()
+    if wanted["departments"]:
+        names.departments = dict(
+            Department.objects.filter(code__in=wanted["departments"]).values_list("code", "name")
+        )
+    if wanted["people"]:
+        names.people = {
+            user.username: _person_name(user)
+            for user in User.objects.filter(username__in=wanted["people"])
+        }
+    if wanted["grids"]:
+        names.grids = dict(
+            Grid.objects.filter(code__in=wanted["grids"], layer__code=DEFAULT_LAYER).values_list(
+                "code", "name"
+            )
+        )
+    return names
+
+
+def _when(value: Any) -> str:
+    """A date or an aware time from an event's details, as the page shows dates and times."""
+    text = str(value)
+    if len(text) == 10 and (day := parse_date(text)):
+        return date_format(day, "Y-m-d")
+    moment = parse_datetime(text)
+    if moment is None or timezone.is_naive(moment):
+        return ""
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def duration_words(amount: Any, unit: str) -> str:
+    """'2 working days' as a reader says it; a unit the system does not know is left out."""
+    try:
+        number = Decimal(str(amount)).normalize()
+    except (InvalidOperation, ValueError):
+        return ""
+    label = UNIT_LABELS.get(unit)
+    return _("%(amount)s %(unit)s") % {"amount": f"{number:f}", "unit": label} if label else ""
+
+
+def limit_texts(item: ServiceItem) -> list[str]:
+    """A service item's handling limit: '2 working days', or one line per area grade when the
+    grades differ."""
+    texts = []
+    for limit in item.limits:
+        duration = duration_words(limit.amount, limit.unit)
+        if limit.area_grade:
+            duration = _("%(grade)s: %(duration)s") % {
+                "grade": GRADE_LABELS.get(limit.area_grade, limit.area_grade),
+                "duration": duration,
+            }
+        texts.append(duration)
+    return texts
+
+
+def _service_box(category: Category) -> ServiceItem | None:
+    """What to tell the resident at once (一次性告知) on a service case's page."""
+    item = service_item(category)
+    if item is not None:
+        item.limit_texts = limit_texts(item)  # type: ignore[attr-defined]
+    return item
+
+
+def payload_highlights(payload: dict[str, Any], names: PayloadNames) -> list[tuple[str, str]]:
+    """An event's details as (label, value) pairs a person can read, in words: names instead of
+    codes, labels instead of choice values. A key this page does not know is left out (the admin
+    and the API show the raw details)."""
     out: list[tuple[str, str]] = []
+
+    def grid(code: Any) -> str:
+        return names.grids.get(code, str(code))
+
     for key, value in payload.items():
-        if value is None or value == "" or value is False:
+        if value is None or value == "" or value is False or value == []:
             continue
-        if key in ("unit", "to_level"):
-            continue  # shown with amount / from_level
         if key == "department":
-            out.append((_("Department"), departments.get(value, value)))
+            out.append((_("Department"), names.departments.get(value, value)))
         elif key == "suggested":
             if value != payload.get("department"):
-                out.append((_("Matrix suggestion"), departments.get(value, value)))
+                out.append((_("Matrix suggestion"), names.departments.get(value, value)))
         elif key == "user":
-            out.append((_("Person"), str(value)))
+            out.append((_("Person"), names.people.get(value, str(value))))
         elif key == "result":
             if value == "pass":
                 out.append((_("Result"), _("Passed")))
@@ -662,21 +767,18 @@ def payload_highlights(
             else:
                 out.append((_("Result"), str(value)))
         elif key == "outcome":
-            out.append((_("Outcome"), str(OUTCOME_LABELS.get(value, value))))
+            out.append((_("Outcome"), str(OUTCOME_LABELS.get(value, ""))))
         elif key == "satisfaction":
-            out.append((_("Satisfaction"), str(SATISFACTION_LABELS.get(value, value))))
+            out.append((_("Satisfaction"), str(SATISFACTION_LABELS.get(value, ""))))
         elif key == "amount":
-            unit = payload.get("unit", "")
-            out.append((_("Extension"), f"{value} {UNIT_LABELS.get(unit, unit)}"))
+            out.append((_("Extension"), duration_words(value, payload.get("unit", ""))))
         elif key == "new_deadline":
-            parsed = parse_datetime(str(value))
-            shown = date_format(timezone.localtime(parsed), "Y-m-d H:i") if parsed else value
-            out.append((_("New deadline"), str(shown)))
+            out.append((_("New deadline"), _when(value)))
         elif key == "review_date":
-            out.append((_("Review date"), str(value)))
+            out.append((_("Review date"), _when(value)))
         elif key == "from_level":
             to_level = payload.get("to_level", "")
-            levels = f"{LEVEL_LABELS.get(value, value)} → {LEVEL_LABELS.get(to_level, to_level)}"
+            levels = f"{LEVEL_LABELS.get(value, '')} → {LEVEL_LABELS.get(to_level, '')}"
             out.append((_("Level"), levels))
         elif key == "into":
             out.append((_("Merged into"), str(value)))
@@ -689,14 +791,30 @@ def payload_highlights(
         elif key == "reopened":
             out.append((_("Reopened"), _("Yes")))
         elif key == "source":
-            out.append((_("Source"), str(SOURCE_LABELS.get(value, value))))
+            out.append((_("Source"), str(SOURCE_LABELS.get(value, ""))))
         elif key == "grid":
-            out.append((_("Grid"), str(value)))
+            out.append((_("Grid"), grid(value)))
         elif key == "note":
             out.append((_("Note"), str(value)))
-        else:
-            out.append((str(key), str(value)))
-    return out
+        elif key == "photos" and isinstance(value, list):
+            count = len(value)
+            out.append(
+                (
+                    _("Photos"),
+                    ngettext("%(count)s photo", "%(count)s photos", count) % {"count": count},
+                )
+            )
+        elif key == "stage":
+            out.append((_("Stage"), str(STAGE_LABELS.get(value, ""))))
+        elif key == "deadline":
+            out.append((_("Deadline"), _when(value)))
+        elif key == "escalated_to":
+            out.append((_("Escalated to"), str(LEVEL_LABELS.get(value, ""))))
+        elif key == "from_grid":
+            out.append((_("Grid"), f"{grid(value)} → {grid(payload.get('to_grid', ''))}"))
+        elif key == "owner_cleared":
+            out.append((_("Owner"), _("Cleared: the case goes back to dispatch")))
+    return [(label, text) for label, text in out if text]
 
 
 @_cases_view

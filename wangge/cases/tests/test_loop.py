@@ -117,12 +117,14 @@ def test_a_case_bounced_three_times_goes_to_the_district(cast, clerk):
     assert case.events.filter(action="return").last().payload["arbitration"] is True
 
 
-def test_illegal_transition_names_the_state_and_the_allowed_actions(cast):
+def test_illegal_transition_names_the_state_in_words_not_codes(cast):
+    """The message reaches the console's action panel; the allowed actions are in the API's
+    ``allowed_actions``."""
     case = report(cast.grid_worker_a)
     with pytest.raises(InvalidInputError) as error:
         act(case, "dispatch", cast.commander, department="shizheng")
-    assert "reported" in error.value.message
-    assert "accept" in error.value.message
+    assert "Reported (上报)" in error.value.message
+    assert "reported" not in error.value.message and "dispatch" not in error.value.message
 
 
 @pytest.mark.parametrize(
