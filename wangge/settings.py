@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "wangge.core.context_processors.admin_banners",
                 "wangge.web.context_processors.unread_notifications",
+                "wangge.web.context_processors.site_navigation",
             ],
         },
     },

@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from wangge.cases.inbox import inbox_unread_count
+from wangge.web.navigation import NavLink, nav_links
 
 _CACHE_ATTRIBUTE = "_wangge_unread_notifications"
 
@@ -28,3 +29,13 @@ def unread_notifications(request: HttpRequest) -> dict[str, Callable[[], int]]:
         return cached
 
     return {"unread_notifications": count}
+
+
+def site_navigation(request: HttpRequest) -> dict[str, Callable[[], list[NavLink]]]:
+    """The header's page links for this user (see ``web.navigation``), built when first shown."""
+
+    def links() -> list[NavLink]:
+        match = getattr(request, "resolver_match", None)
+        return nav_links(request.user, match.view_name if match else None)
+
+    return {"nav_links": links}
