@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 
 from wangge.api.permissions import model_permission
 from wangge.core.errors import InvalidInputError
-from wangge.core.models import User
 from wangge.lib.coords import to_wgs84
 from wangge.regions import selectors, serializers
 from wangge.regions.geojson import feature_collection_json, feature_json
@@ -30,16 +29,6 @@ CanImportTerritory = model_permission("regions.import_territory")
 _geojson_response = OpenApiResponse(
     response=OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection (RFC 7946), WGS-84."
 )
-
-
-def person_name(user: User) -> str | None:
-    """A person's name as it is written: family name first, no space, for Chinese names."""
-    first, last = user.first_name.strip(), user.last_name.strip()
-    if not (first or last):
-        return None
-    if any("\u4e00" <= char <= "\u9fff" for char in first + last):
-        return f"{last}{first}"
-    return f"{first} {last}".strip()
 
 
 def _query(serializer_class: type, request: Request) -> dict[str, Any]:
@@ -127,7 +116,9 @@ class GridDetailApi(APIView):
         ancestors = serializers.RegionRefOut(selectors.ancestors_of(grid.code), many=True).data
         extra: dict[str, Any] = {
             "ancestors": ancestors,
-            "workers": [{"name": person_name(w)} for w in selectors.grid_workers(grid=grid)],
+            "workers": [
+                {"name": w.get_full_name() or None} for w in selectors.grid_workers(grid=grid)
+            ],
         }
         if grid.layer_id != DEFAULT_LAYER:
             # Residents are registered in grids of the default layer only: a unit grid's 0 means

@@ -96,11 +96,7 @@ def test_the_map_works_on_a_phone_sized_screen(territory, live_server, browser):
     assert width <= 360, f"the page scrolls sideways ({width}px)"
 
 
-SHOT_DIR = (
-    Path(__file__).resolve().parents[3]
-    / ("docs" if os.environ.get("WANGGE_UPDATE_DOC_SCREENSHOTS") else "var")
-    / "screenshots"
-)
+SHOT_DIR = SHOTS  # docs/screenshots/ holds the card taken on the demo district
 
 
 def test_a_grid_card_names_its_worker_and_links_to_its_registry_and_cases(
@@ -135,7 +131,7 @@ def test_a_grid_card_names_its_worker_and_links_to_its_registry_and_cases(
         page.wait_for_timeout(400)
     expect(page.locator(".grid-label", has_text="社区001第1网格")).to_have_count(1)
     SHOT_DIR.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOT_DIR / "map-grid-card.png"))
+    page.screenshot(path=str(SHOT_DIR / "map-grid-card-links.png"))
 
     # Zooming out stops near the district: the zoom-out button gives up after a few steps.
     zoom_out = page.locator(".leaflet-control-zoom-out")
@@ -176,4 +172,4 @@ def test_a_unit_grid_card_shows_a_dash_for_households_and_no_worker(cast, live_s
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the page scrolls sideways ({width}px)"
     SHOT_DIR.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOT_DIR / "map-grid-card-phone.png"))
+    page.screenshot(path=str(SHOT_DIR / "map-grid-card-links-phone.png"))

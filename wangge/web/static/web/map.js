@@ -406,6 +406,7 @@ function updateLabels() {
   labelLayer.clearLayers();
   if (map.getZoom() < LABEL_MIN_ZOOM) return;
   const view = map.getBounds();
+  const placed = []; // screen boxes of the names drawn so far: two layers' names never overlap
   let count = 0;
   for (const overlay of gridOverlays.values()) {
     if (!overlay.active) continue;
@@ -414,6 +415,11 @@ function updateLabels() {
       const name = polygon.feature.properties.name;
       const bounds = polygon.getBounds();
       if (!view.contains(bounds.getCenter()) || !labelFits(polygon, name)) return;
+      const centre = map.latLngToLayerPoint(bounds.getCenter());
+      const half = L.point((name.length * LABEL_CHAR_PX) / 2 + 4, 10);
+      const box = L.bounds(centre.subtract(half), centre.add(half));
+      if (placed.some((other) => other.intersects(box))) return;
+      placed.push(box);
       const icon = L.divIcon({
         className: 'grid-label',
         html: `<span>${escapeHtml(name)}</span>`,
