@@ -95,6 +95,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "wangge.core.context_processors.admin_banners",
+                "wangge.web.context_processors.unread_notifications",
+                "wangge.web.context_processors.site_navigation",
             ],
         },
     },

@@ -502,7 +502,17 @@ class Notification(models.Model):
                 fields=["next_attempt_at"],
                 name="notification_due_idx",
                 condition=models.Q(status__in=["pending", "failed"]),
-            )
+            ),
+            # The inbox page (cases.inbox.inbox_list): "my notifications, newest first".
+            models.Index(
+                fields=["recipient", "channel", "-created_at"], name="notification_inbox_idx"
+            ),
+            # The header's unread badge (cases.inbox.inbox_unread_count), on every page.
+            models.Index(
+                fields=["recipient"],
+                name="notification_unread_idx",
+                condition=models.Q(channel="inbox", read_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

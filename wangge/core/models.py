@@ -45,6 +45,13 @@ class User(AbstractUser):
             )
         ]
 
+    def get_full_name(self) -> str:
+        """The name as it is written: family name first and no space for a Chinese name (张丽华)."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if any("\u4e00" <= char <= "\u9fff" for char in first + last):
+            return f"{last}{first}"
+        return f"{first} {last}".strip()
+
 
 GENESIS_HASH = "0" * 64
 

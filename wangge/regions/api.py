@@ -19,6 +19,7 @@ from wangge.core.errors import InvalidInputError
 from wangge.lib.coords import to_wgs84
 from wangge.regions import selectors, serializers
 from wangge.regions.geojson import feature_collection_json, feature_json
+from wangge.regions.locate import DEFAULT_LAYER
 from wangge.regions.services import territory_import
 
 GEOJSON = "application/geo+json"
@@ -104,11 +105,29 @@ class GridDetailApi(APIView):
         operation_id="grids_retrieve",
         responses={(200, GEOJSON): _geojson_response},
         summary="One grid as a GeoJSON Feature whose properties include its ancestors",
+        description=(
+            "Properties add `ancestors` (district first) and `workers`: the grid workers assigned "
+            "to the grid, each as `{name}` (null when no name is on file). Outside the default "
+            "layer `households` and `population` are null when not counted."
+        ),
     )
     def get(self, request: Request, layer: str, code: str) -> HttpResponse:
         grid = selectors.access_grid_for_user(user=request.user, layer=layer, code=code)
         ancestors = serializers.RegionRefOut(selectors.ancestors_of(grid.code), many=True).data
-        return _geojson(feature_json(grid, {"ancestors": ancestors}))
+        extra: dict[str, Any] = {
+            "ancestors": ancestors,
+            "workers": [
+                {"name": w.get_full_name() or None} for w in selectors.grid_workers(grid=grid)
+            ],
+        }
+        if grid.layer_id != DEFAULT_LAYER:
+            # Residents are registered in grids of the default layer only: a unit grid's 0 means
+            # "not counted", which the map shows as "—" (null), not as an empty grid.
+            extra |= {
+                "households": grid.households or None,
+                "population": grid.population or None,
+            }
+        return _geojson(feature_json(grid, extra))
 
 
 class GridLayerListApi(APIView):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from wangge.core.errors import NotFoundError
 from wangge.core.models import User
+from wangge.core.roles import Role
 from wangge.core.scope import code_in_scope, filter_to_scope
 from wangge.lib.regioncodes import CODE_LENGTH, Level
 from wangge.regions import locate
@@ -70,6 +71,21 @@ def access_grid_for_user(*, user: User, layer: str, code: str) -> Grid:
         raise NotFoundError(
             _("No %(layer)s grid with code %(code)s.") % {"layer": layer, "code": code}
         ) from None
+
+
+def grid_workers(*, grid: Grid) -> list[User]:
+    """Who is assigned to a grid (一员一格 / 一格多员): active grid workers whose data scope is it.
+
+    A grid worker's grid is his ``User.scope_code`` (see ``regions.assignments``), always a grid of
+    the default layer; a grid of another layer (a unit grid) has no workers of its own.
+    """
+    if grid.layer_id != locate.DEFAULT_LAYER:
+        return []
+    return list(
+        User.objects.filter(is_active=True, scope_code=grid.code, groups__name=Role.GRID_WORKER)
+        .distinct()
+        .order_by("last_name", "first_name", "pk")
+    )
 
 
 def ancestors_of(code: str) -> list[Region]:

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from wangge.web import views, views_cases, views_ledgers, views_qr, views_registry, views_services
+from wangge.web import (
+    views,
+    views_cases,
+    views_ledgers,
+    views_notifications,
+    views_qr,
+    views_registry,
+    views_services,
+)
 
 app_name = "web"
 
@@ -79,4 +87,19 @@ urlpatterns += [
         name="ledger-template",
     ),
     path("registry/ledgers/<slug:kind>/export/", views_ledgers.ledger_export, name="ledger-export"),
+]
+
+# The notification inbox: the user's own notifications, marked read one by one or all at once.
+urlpatterns += [
+    path("notifications/", views_notifications.inbox, name="notifications"),
+    path(
+        "notifications/<int:pk>/read/",
+        views_notifications.mark_read,
+        name="notification-read",
+    ),
+    path(
+        "notifications/read-all/",
+        views_notifications.mark_all_read,
+        name="notifications-read-all",
+    ),
 ]

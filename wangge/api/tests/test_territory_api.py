@@ -245,3 +245,29 @@ def test_an_upload_that_is_not_json_is_400(cast, tmp_path):
         )
     assert response.status_code == 400
     assert "file" in response.json()["errors"]
+
+
+def test_grid_detail_names_the_grids_workers_not_their_usernames(cast):
+    from wangge.regions.tests.factories import make_user
+
+    cast.grid_worker_a.last_name, cast.grid_worker_a.first_name = "王", "小明"
+    cast.grid_worker_a.save(update_fields=["last_name", "first_name"])
+    make_user("worker_a2", role="grid_worker", scope="110102001001001")  # no name on file
+    make_user("leaver", role="grid_worker", scope="110102001001001", is_active=False)
+    make_user("officer_here", role="community_officer", scope="110102001001001")
+
+    response = client_for(cast.commander).get(
+        reverse("api:grid", args=["social", "110102001001001"])
+    )
+
+    workers = json.loads(response.content)["properties"]["workers"]
+    assert sorted(workers, key=lambda w: w["name"] or "") == [{"name": None}, {"name": "王小明"}]
+    assert "worker_a" not in response.content.decode()
+
+
+def test_a_unit_grid_has_no_workers_and_no_household_count(cast):
+    response = client_for(cast.commander).get(reverse("api:grid", args=["unit", "110102001001001"]))
+    properties = json.loads(response.content)["properties"]
+    assert properties["workers"] == []  # the social grid of the same code has worker_a
+    assert properties["households"] is None
+    assert properties["population"] is None

@@ -18,6 +18,10 @@ const L = window.L;
 
 const COMMUNITY_MIN_ZOOM = 13;
 const GRID_MIN_ZOOM = 14;
+const LABEL_MIN_ZOOM = 15; // grid names never show at district or street zoom
+const LABEL_MAX_COUNT = 250; // names drawn at once (each is a DOM element)
+const LABEL_CHAR_PX = 13; // width of one character of a label (CJK at 12 px, with some air)
+const MAX_ZOOM = 18; // a building is clear at 18; beyond it the tiles only blur
 const SEARCH_DELAY_MS = 250;
 const GRID_FETCH_PADDING = 0.3; // fetch a bit more than the view, so small pans need no request
 const LARGE_AREA_M2 = 100000; // from here on the card also gives the area in km²
@@ -35,6 +39,8 @@ const config = {
   tileSubdomains: mapElement.dataset.tileSubdomains || 'abc',
   defaultLayer: mapElement.dataset.defaultLayer,
   scopeCode: mapElement.dataset.scopeCode,
+  registryGridUrl: mapElement.dataset.registryGridUrl, // empty: the user may not open the registry
+  consoleUrl: mapElement.dataset.consoleUrl, // empty: the user may not see cases
   gridLayers: readJSON('map-grid-layers'),
 };
 const messages = readJSON('map-i18n');
@@ -175,7 +181,7 @@ document.getElementById('map-alert-close').addEventListener('click', hideAlert);
 // ---------------------------------------------------------------------------------------------
 // The map and its layers
 
-const map = L.map(mapElement, { preferCanvas: true, zoomControl: true });
+const map = L.map(mapElement, { preferCanvas: true, zoomControl: true, maxZoom: MAX_ZOOM });
 map.attributionControl.setPrefix('Leaflet');
 L.control.scale({ imperial: false, position: 'bottomright' }).addTo(map);
 
@@ -339,6 +345,7 @@ class GridOverlay {
       if (show && !this.group.hasLayer(polygon)) this.group.addLayer(polygon);
       else if (!show && this.group.hasLayer(polygon)) this.group.removeLayer(polygon);
     }
+    scheduleLabels();
   }
 }
 
@@ -373,6 +380,61 @@ function restack() {
   streetLayer.bringToBack();
   for (const overlay of gridOverlays.values()) if (overlay.active) overlay.group.bringToFront();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Grid names on the map: from LABEL_MIN_ZOOM on, for the shown grids in view whose outline is wide
+// and tall enough on screen to hold the name. Zooming in brings names in as they start to fit.
+
+const labelLayer = L.layerGroup().addTo(map);
+let labelFrame = null;
+
+function scheduleLabels() {
+  if (labelFrame === null) labelFrame = requestAnimationFrame(updateLabels);
+}
+
+function labelFits(polygon, name) {
+  const bounds = polygon.getBounds();
+  const northWest = map.latLngToLayerPoint(bounds.getNorthWest());
+  const southEast = map.latLngToLayerPoint(bounds.getSouthEast());
+  const width = southEast.x - northWest.x;
+  const height = southEast.y - northWest.y;
+  return width >= name.length * LABEL_CHAR_PX + 12 && height >= 24;
+}
+
+function updateLabels() {
+  labelFrame = null;
+  labelLayer.clearLayers();
+  if (map.getZoom() < LABEL_MIN_ZOOM) return;
+  const view = map.getBounds();
+  const placed = []; // screen boxes of the names drawn so far: two layers' names never overlap
+  let count = 0;
+  for (const overlay of gridOverlays.values()) {
+    if (!overlay.active) continue;
+    overlay.group.eachLayer((polygon) => {
+      if (count >= LABEL_MAX_COUNT) return;
+      const name = polygon.feature.properties.name;
+      const bounds = polygon.getBounds();
+      if (!view.contains(bounds.getCenter()) || !labelFits(polygon, name)) return;
+      const centre = map.latLngToLayerPoint(bounds.getCenter());
+      const half = L.point((name.length * LABEL_CHAR_PX) / 2 + 4, 10);
+      const box = L.bounds(centre.subtract(half), centre.add(half));
+      if (placed.some((other) => other.intersects(box))) return;
+      placed.push(box);
+      const icon = L.divIcon({
+        className: 'grid-label',
+        html: `<span>${escapeHtml(name)}</span>`,
+        iconSize: [0, 0],
+      });
+      labelLayer.addLayer(
+        L.marker(bounds.getCenter(), { icon, interactive: false, keyboard: false }),
+      );
+      count += 1;
+    });
+  }
+}
+
+map.on('moveend', scheduleLabels);
+map.on('overlayremove', scheduleLabels);
 
 let communitiesLoad = null;
 
@@ -717,10 +779,26 @@ function regionCard(region) {
       [t('population'), formatCount(region.population)],
       region.responsible_party && [t('responsibleParty'), region.responsible_party],
     ],
+    links: [casesLink(region.code)],
   };
 }
 
+/** The open cases of a region or grid: the console filtered by its code. */
+function casesLink(code, text = t('casesLink')) {
+  if (!config.consoleUrl) return null;
+  return { href: `${config.consoleUrl}?${new URLSearchParams({ region: code })}`, text };
+}
+
+/** Names of the grid's workers; a worker without a name on file is said so, never his login. */
+function workerNames(workers) {
+  if (!workers.length) return t('noWorker');
+  return workers.map((worker) => worker.name || t('unnamed')).join('、');
+}
+
 function gridCard(grid) {
+  // Workers, registry pages and cases belong to grids of the default (social) layer; a unit grid
+  // of the same code is a different area.
+  const assigned = grid.layer === config.defaultLayer;
   let gridType = messages[`gridType.${grid.grid_type}`] ?? grid.grid_type;
   if (grid.special_kind)
     gridType += ` · ${messages[`specialKind.${grid.special_kind}`] ?? grid.special_kind}`;
@@ -735,15 +813,36 @@ function gridCard(grid) {
       [t('code'), grid.code],
       [t('layer'), layerName(grid.layer)],
       [t('gridType'), gridType],
+      assigned && [t('gridWorkers'), workerNames(grid.workers ?? [])],
       [t('area'), formatArea(grid.area_m2)],
       [t('households'), formatCount(grid.households)],
       [t('population'), formatCount(grid.population)],
       grid.responsible_party && [t('responsibleParty'), grid.responsible_party],
     ],
+    links: assigned
+      ? [
+          config.registryGridUrl && {
+            href: config.registryGridUrl.replace('000000000000000', grid.code),
+            text: t('registryLink'),
+          },
+          casesLink(grid.code, t('gridCasesLink')),
+        ]
+      : [],
   };
 }
 
-function showCard({ kind, title, code, ancestors, facts, synthetic = false, special = false }) {
+const cardLinks = document.getElementById('card-links');
+
+function showCard({
+  kind,
+  title,
+  code,
+  ancestors,
+  facts,
+  links = [],
+  synthetic = false,
+  special = false,
+}) {
   cardKind.textContent = kind;
   cardTitle.textContent = title;
   card.classList.toggle('card-special', special);
@@ -773,6 +872,11 @@ function showCard({ kind, title, code, ancestors, facts, synthetic = false, spec
     ...facts.filter(Boolean).flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]),
   );
   if (synthetic) cardFacts.append(h('p', { className: 'card-note' }, t('synthetic')));
+  const shownLinks = links.filter(Boolean);
+  cardLinks.replaceChildren(
+    ...shownLinks.map((link) => h('li', {}, h('a', { href: link.href }, link.text))),
+  );
+  cardLinks.hidden = shownLinks.length === 0;
   card.hidden = false;
 }
 
@@ -924,6 +1028,7 @@ async function fitToScope() {
     const bounds = L.latLngBounds([]);
     for (const region of listed) bounds.extend(boundsOf(region.bbox));
     map.fitBounds(bounds, { padding: [12, 12] });
+    keepNear(bounds);
     return;
   }
   // No region lies inside a grid worker's scope (one grid's code): fit to the scope's grids.
@@ -931,10 +1036,22 @@ async function fitToScope() {
   const layer = config.defaultLayer;
   const { features } = await api('grids/', { layer, parent: config.scopeCode });
   if (!features.length) return;
-  map.fitBounds(L.geoJSON({ type: 'FeatureCollection', features }).getBounds(), fitOptions());
+  const bounds = L.geoJSON({ type: 'FeatureCollection', features }).getBounds();
+  map.fitBounds(bounds, fitOptions());
+  keepNear(bounds);
   if (features.length === 1 && !window.location.hash) {
     selectGrid(layer, features[0].properties.code, { zoom: false });
   }
+}
+
+/**
+ * Bound the map to the user's area: zooming out stops one step beyond the whole area (no
+ * continent of empty tiles), panning stops half an area's size beyond its edges.
+ */
+function keepNear(bounds) {
+  const fitZoom = map.getBoundsZoom(bounds, false, L.point(24, 24));
+  map.setMinZoom(Math.max(3, Math.min(fitZoom - 1, GRID_MIN_ZOOM)));
+  map.setMaxBounds(bounds.pad(0.5));
 }
 
 const initialGeometry = Promise.all([
