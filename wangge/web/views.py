@@ -11,7 +11,6 @@ from wangge.core.roles import user_roles
 from wangge.regions.locate import DEFAULT_LAYER
 from wangge.regions.selectors import grid_layer_list
 
-
 # Where each role's own work is, in order: the first that fits a user is their home page.
 PHONE_ROLES = frozenset({"grid_worker"})
 CONSOLE_ROLES = frozenset(
