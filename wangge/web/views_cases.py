@@ -376,7 +376,8 @@ def _number_search(
     request: HttpRequest, filters: dict[str, str], form: CaseFilterForm, case_view: str
 ) -> HttpResponse | None:
     """A whole case number the user may see opens the case; one they may not see (or that does not
-    exist) is "not found" next to the field. A part of a number stays a filter of the list."""
+    exist) is "not found" next to the field, and the list stays unfiltered. A part of a number
+    stays a filter of the list."""
     number = filters.get("number")
     if not number:
         return None
@@ -386,9 +387,8 @@ def _number_search(
             return HttpResponse(status=204, headers={"HX-Redirect": url})
         return redirect(url)
     if FULL_NUMBER.match(number):
-        message = _("No case %(number)s in your area.") % {"number": number}
-        form.add_error("number", message)
-        messages.warning(request, message)
+        form.add_error("number", _("No case %(number)s in your area.") % {"number": number})
+        del filters["number"]
     return None
 
 
@@ -449,6 +449,7 @@ def console(request: HttpRequest) -> HttpResponse:
     filters, form, query = _filters(request)
     if found := _number_search(request, filters, form, "web:console-case"):
         return found
+    query = urlencode(filters)
     roles = user_roles(request.user)
     board = console_for(request.user, roles)
     cases = board.cases(request.user, filters)

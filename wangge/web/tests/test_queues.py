@@ -154,11 +154,13 @@ def test_a_whole_number_on_the_phone_opens_the_phone_case_page(cast, client):
     client.force_login(cast.grid_worker_a)
 
     response = client.get(reverse("web:mobile-tasks"), {"number": case.number})
-    missing = client.get(reverse("web:mobile-tasks"), {"number": "110102-2026-999999"})
+    missing = client.get(
+        reverse("web:mobile-tasks"), {"number": "110102-2026-999999"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
 
     assert response["Location"] == reverse("web:mobile-case", args=[case.number])
     assert missing.status_code == 200
-    assert missing.context["total"] == 0
+    assert missing.context["form"].errors["number"] == ["No case 110102-2026-999999 in your area."]
 
 
 def test_the_case_map_searches_by_number(cast, client):
