@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from wangge.cases.models import Case, Category, CategoryAlias
@@ -58,6 +59,18 @@ def test_every_role_lands_on_the_page_where_its_work_is(cast, client, persona, p
     client.force_login(getattr(cast, persona))
 
     assert client.get(reverse("web:home"))["Location"] == reverse(page)
+
+
+def test_a_registry_only_user_lands_on_the_registry_and_an_administrator_on_the_admin(cast, client):
+    clerk = make_user("clerk", role=None, scope="110102")
+    clerk.user_permissions.add(Permission.objects.get(codename="view_building"))
+    cast.admin.is_staff = True
+    cast.admin.save(update_fields=["is_staff"])
+
+    client.force_login(clerk)
+    assert client.get(reverse("web:home"))["Location"] == reverse("web:registry")
+    client.force_login(cast.admin)
+    assert client.get(reverse("web:home"))["Location"] == reverse("admin:index")
 
 
 def test_signing_in_lands_on_the_roles_own_work(cast, client):
