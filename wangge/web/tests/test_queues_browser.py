@@ -125,11 +125,14 @@ def test_each_role_lands_on_its_work_and_finds_its_case_by_list_and_by_number(
         page.wait_for_url(f"{live_server.url}{case_path}{case.number}/")
         expect(page.locator("body")).to_contain_text(case.number)
 
-        # A part of the number keeps the case in the list.
+        # A part of the number keeps the case in the list, alone.
         page.goto(f"{live_server.url}{landing}")
         page.fill(search, case.number[-6:])
         page.locator(search).press("Enter")
+        page.wait_for_url(f"**number={case.number[-6:]}*")
         expect(page.locator(f"a[href='{case_path}{case.number}/']").first).to_be_visible()
+        listed = page.locator(".m-cards li" if tab is None else "#queue-panel tbody tr")
+        expect(listed).to_have_count(1)
         assert errors == [], (username, errors)
         context.close()
 
