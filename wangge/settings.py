@@ -154,7 +154,7 @@ WANGGE_PASSWORD_CONTEXT_WORDS = [
     *env_list("WANGGE_PASSWORD_CONTEXT_WORDS", []),
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "web:map"
+LOGIN_REDIRECT_URL = "web:home"  # each role lands on its own work (web.views.landing_page)
 LOGOUT_REDIRECT_URL = "login"
 
 AXES_FAILURE_LIMIT = env_int("WANGGE_LOGIN_FAILURE_LIMIT", 5, minimum=1)

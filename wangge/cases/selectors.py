@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import h3
+from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from wangge.cases.models import Case, Category
-from wangge.cases.workflow import OPEN_STATES
+from wangge.cases.workflow import (
+    LOCAL_OFFICERS,
+    OFFICER_LEVEL,
+    OPEN_STATES,
+    RULES,
+    WITH_OWNER,
+    Action,
+)
 from wangge.core.configcache import ConfigCache
 from wangge.core.errors import NotFoundError
 from wangge.core.models import User
-from wangge.core.scope import scope_q
+from wangge.core.roles import user_roles
+from wangge.core.scope import EVERYTHING, scope_prefix, scope_q
 
 DUPLICATE_RADIUS_M = 50
 DUPLICATE_WINDOW = timedelta(hours=72)
@@ -34,7 +44,9 @@ def case_list(*, user: User, filters: dict | None = None) -> QuerySet[Case]:
     if state := filters.get("state"):
         cases = cases.filter(state__in=state if isinstance(state, list) else [state])
     if category := filters.get("category"):
-        cases = cases.filter(category__code=category)
+        cases = cases.filter(category_q(category))
+    if number := filters.get("number"):
+        cases = cases.filter(number__contains=number)
     if region := filters.get("region"):
         cases = cases.filter(region_code__startswith=region)
     if filters.get("overdue") is not None:
@@ -46,6 +58,118 @@ def case_list(*, user: User, filters: dict | None = None) -> QuerySet[Case]:
     if until := filters.get("until"):
         cases = cases.filter(created_at__lt=until)
     return cases.order_by("-is_overdue", "stage_deadline", "-created_at")
+
+
+def category_q(text: str) -> Q:
+    """Cases of the category a person typed: its code, an older code (CategoryAlias) or its
+    name (or part of it); a big class (大类) stands for all of its small classes."""
+    text = text.strip()
+    named = Category.objects.filter(
+        Q(code=text) | Q(aliases__code=text) | Q(name__icontains=text)
+    ).values("pk")
+    return Q(category_id__in=named) | Q(category__parent_id__in=named)
+
+
+# Work queues ---------------------------------------------------------------------------------------
+
+
+def owner_q(user: User) -> Q:
+    """Cases dispatched to the user in person or to the user's department (workflow.is_owner)."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    condition = Q(owner_user_id=user.pk)
+    if user.department_id is not None:
+        condition |= Q(owner_department_id=user.department_id)
+    return condition
+
+
+def action_q(user: User, action: Action, roles: set[str]) -> Q:
+    """The cases on which ``user`` may take ``action`` now, as a filter.
+
+    The SQL form of ``workflow.refusal``: each of its conditions has its line here, in the same
+    order, so that ``allowed_actions(user, case, roles)`` holds ``action`` exactly for the rows of
+    ``Case.objects.filter(action_q(user, action, roles))`` (cases/tests/test_queues.py proves it).
+    """
+    nothing = Q(pk__in=[])
+    if not user.is_authenticated or not user.is_active:
+        return nothing
+    rule = RULES[action]
+    condition = Q(state__in=sorted(rule.sources))
+    owned = owner_q(user)
+    if scope_prefix(user) != EVERYTHING:  # (Q() | owned would be owned alone)
+        condition &= scope_q(user, "region_code") | owned
+    if action not in {Action.RESUME, Action.SUPERVISE}:
+        condition &= Q(is_suspended=False)
+    if rule.owner_only:
+        return condition & owned
+    if not (roles & rule.roles) and not user.is_superuser:
+        return nothing
+    local = roles & LOCAL_OFFICERS
+    if (
+        local
+        and not roles & (rule.roles - LOCAL_OFFICERS)
+        and action in {Action.ACCEPT, Action.DISPATCH}
+    ):
+        condition &= Q(level__in=sorted({OFFICER_LEVEL[role] for role in local}))
+    if action is Action.VERIFY:
+        condition &= ~Q(handled_by_id=user.pk)
+    if action is Action.ESCALATE:
+        condition &= ~Q(level=Case.Level.DISTRICT)
+    if action in {Action.APPROVE_EXTENSION, Action.DENY_EXTENSION}:
+        condition &= Q(extension_requested=True)
+    if action is Action.RESUME:
+        condition &= Q(is_suspended=True)
+    return condition
+
+
+def actionable_q(user: User, actions: Iterable[Action], roles: set[str] | None = None) -> Q:
+    """Cases on which ``user`` may take at least one of ``actions`` now."""
+    roles = user_roles(user) if roles is None else roles
+    condition = Q(pk__in=[])
+    for action in actions:
+        condition |= action_q(user, action, roles)
+    return condition
+
+
+def actionable_cases(*, user: User, actions: Iterable[Action] | None = None) -> QuerySet[Case]:
+    """Cases this user, or the department they work in, can act on now (with any of ``actions``,
+    by default any action at all), the nearest deadline first.
+
+    Built in SQL over the whole table, never by looking at a first slice of cases: a queue holds
+    every case it should however many cases the user can see.
+    """
+    wanted = list(Action) if actions is None else list(actions)
+    return by_deadline(
+        Case.objects.filter(actionable_q(user, wanted)).select_related(
+            "category", "grid", "owner_department", "owner_user"
+        )
+    )
+
+
+def owned_cases(*, user: User) -> QuerySet[Case]:
+    """Cases dispatched to the user or their department, in any state (a department's work)."""
+    return Case.objects.filter(owner_q(user)).select_related(
+        "category", "grid", "owner_department", "owner_user"
+    )
+
+
+def by_deadline(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Overdue first, then the nearest stage deadline; cases without a deadline last."""
+    return cases.order_by(
+        "-is_overdue", F("stage_deadline").asc(nulls_last=True), "-created_at", "-pk"
+    )
+
+
+def decisions_q() -> Q:
+    """Cases waiting for a decision above the handlers: an extension request to answer, or a case
+    returned so often that the district arbitrates who takes it (难事区内统筹)."""
+    extension = Q(state__in=sorted(WITH_OWNER), extension_requested=True)
+    arbitration = Q(
+        state=Case.State.ACCEPTED,
+        level=Case.Level.DISTRICT,
+        return_count__gte=settings.WANGGE_RETURNS_BEFORE_ARBITRATION,
+    )
+    return extension | arbitration
 
 
 def reportable_category(category_id: int) -> Category | None:

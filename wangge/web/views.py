@@ -1,16 +1,56 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from wangge.core.roles import user_roles
 from wangge.regions.locate import DEFAULT_LAYER
 from wangge.regions.selectors import grid_layer_list
 
+# Where each role's own work is, in order: the first that fits a user is their home page.
+PHONE_ROLES = frozenset({"grid_worker"})
+CONSOLE_ROLES = frozenset(
+    {
+        "district_commander",
+        "supervisor_operator",
+        "dispatcher",
+        "street_officer",
+        "community_officer",
+        "department_handler",
+        "assessor",
+    }
+)
+
+
+def landing_page(user: Any) -> str:
+    """The URL name of the page where the user's own work is.
+
+    A grid worker's tasks are on the phone (我的任务); a department handler's console opens on the
+    department's queues, every other case role's on the queues of its scope; a system
+    administrator maintains the configuration in the admin; a role that only reads the registry
+    starts there; anyone else on the map.
+    """
+    roles = user_roles(user)
+    can_cases = user.has_perm("cases.view_case")
+    if can_cases and roles & PHONE_ROLES:
+        return "web:mobile-tasks"
+    if can_cases and (roles & CONSOLE_ROLES or user.is_superuser):
+        return "web:console"
+    if "system_admin" in roles and user.is_staff:
+        return "admin:index"
+    if user.has_perm("registry.view_building"):
+        return "web:registry"
+    return "web:map"
+
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("web:map")
+    if not request.user.is_authenticated:
+        return redirect("login")
+    return redirect(landing_page(request.user))
 
 
 @login_required

@@ -12,6 +12,7 @@ a queue lists its cases, and how an event's details are labelled.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -47,10 +48,28 @@ from wangge.cases.models import (
     TimeUnitChoice,
 )
 from wangge.cases.photos import case_photo_add, prepare_photo
-from wangge.cases.selectors import access_case_for_user, case_list, duplicate_candidates
+from wangge.cases.selectors import (
+    access_case_for_user,
+    actionable_q,
+    by_deadline,
+    case_list,
+    decisions_q,
+    duplicate_candidates,
+    owner_q,
+)
 from wangge.cases.services import case_act
 from wangge.cases.sla import Light, traffic_light
-from wangge.cases.workflow import OPEN_STATES, PHOTO_EVENT, Action, allowed_actions, photo_refusal
+from wangge.cases.workflow import (
+    CENTER,
+    DISPATCHERS,
+    FIELD,
+    LOCAL_OFFICERS,
+    OPEN_STATES,
+    PHOTO_EVENT,
+    Action,
+    allowed_actions,
+    photo_refusal,
+)
 from wangge.core.errors import (
     ConflictError,
     InvalidInputError,
@@ -65,7 +84,6 @@ from wangge.regions.models import Grid
 S = Case.State
 PAGE_SIZE = 50
 MAP_LIMIT = 5000  # points on the open-cases map; the rest are left off (overdue ones come first)
-MOBILE_LIMIT = 300  # cases looked at for a phone's task list
 
 # Labels ------------------------------------------------------------------------------------------
 
@@ -125,20 +143,32 @@ class Queue:
     label: Any
     states: tuple[str, ...]
     recent_days: int | None = None  # only cases closed within this many days
+    where: Callable[[datetime], Q] | None = None  # a further condition besides the states
+    # The actions this queue waits for: the console opens on the first queue holding a case on
+    # which the user may take one of them.
+    actions: tuple[Action, ...] = ()
 
     def q(self, now: datetime) -> Q:
         condition = Q(state__in=self.states)
         if self.recent_days is not None:
             condition &= Q(closed_at__gte=now - timedelta(days=self.recent_days))
+        if self.where is not None:
+            condition &= self.where(now)
         return condition
 
 
+OPEN = tuple(sorted(OPEN_STATES))
+HANDLING = (S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS)
+OWNER_ACTIONS = (Action.ACKNOWLEDGE, Action.START, Action.HANDLE)
+EXTENSION_ANSWERS = (Action.APPROVE_EXTENSION.value, Action.DENY_EXTENSION.value)
+
+# The district's queues: every stage of the loop inside the user's scope.
 QUEUES = (
-    Queue("checking", gettext_lazy("To check"), (S.CHECKING,)),
-    Queue("reported", gettext_lazy("To accept"), (S.REPORTED,)),
-    Queue("accepted", gettext_lazy("To dispatch"), (S.ACCEPTED,)),
-    Queue("handling", gettext_lazy("Being handled"), (S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS)),
-    Queue("handled", gettext_lazy("To verify"), (S.HANDLED,)),
+    Queue("checking", gettext_lazy("To check"), (S.CHECKING,), actions=(Action.CONFIRM,)),
+    Queue("reported", gettext_lazy("To accept"), (S.REPORTED,), actions=(Action.ACCEPT,)),
+    Queue("accepted", gettext_lazy("To dispatch"), (S.ACCEPTED,), actions=(Action.DISPATCH,)),
+    Queue("handling", gettext_lazy("Being handled"), HANDLING, actions=OWNER_ACTIONS),
+    Queue("handled", gettext_lazy("To verify"), (S.HANDLED,), actions=(Action.VERIFY,)),
     Queue(
         "closed",
         gettext_lazy("Closed, last 7 days"),
@@ -146,19 +176,112 @@ QUEUES = (
         recent_days=7,
     ),
 )
-QUEUE_BY_KEY = {queue.key: queue for queue in QUEUES}
+# Extension requests and arbitrations, for those who decide them (the dispatchers).
+DECISIONS = Queue(
+    "decisions",
+    gettext_lazy("Extensions and arbitration"),
+    OPEN,
+    where=lambda now: decisions_q(),
+    actions=(Action.APPROVE_EXTENSION, Action.DISPATCH),
+)
+DECIDERS = frozenset({"district_commander", "dispatcher"})
+# The lists behind the summary's counters (超期, 督办, 挂账); reached from the counters, not tabs.
+FLAG_QUEUES = (
+    Queue("overdue", gettext_lazy("Overdue"), OPEN, where=lambda now: Q(is_overdue=True)),
+    Queue("supervised", gettext_lazy("Supervised"), OPEN, where=lambda now: Q(is_supervised=True)),
+    Queue("suspended", gettext_lazy("Suspended"), OPEN, where=lambda now: Q(is_suspended=True)),
+)
+
+
+def _extension_news(now: datetime) -> Q:
+    answered = CaseEvent.objects.filter(
+        case=OuterRef("pk"), action__in=EXTENSION_ANSWERS, created_at__gte=now - timedelta(days=7)
+    )
+    return Q(extension_requested=True) | Q(Exists(answered))
+
+
+# A department's queues: the cases dispatched to it (or to the handler in person), by step.
+DEPARTMENT_QUEUES = (
+    Queue(
+        "to-acknowledge",
+        gettext_lazy("Dispatched, to acknowledge"),
+        (S.DISPATCHED,),
+        where=lambda now: Q(rework_count=0),
+        actions=OWNER_ACTIONS,
+    ),
+    Queue(
+        "acknowledged",
+        gettext_lazy("Acknowledged"),
+        (S.ACKNOWLEDGED,),
+        where=lambda now: Q(rework_count=0),
+        actions=OWNER_ACTIONS,
+    ),
+    Queue(
+        "in-progress",
+        gettext_lazy("In progress"),
+        (S.IN_PROGRESS,),
+        where=lambda now: Q(rework_count=0),
+        actions=OWNER_ACTIONS,
+    ),
+    Queue(
+        "rework",
+        gettext_lazy("Sent back for rework"),
+        HANDLING,
+        where=lambda now: Q(rework_count__gt=0),
+        actions=OWNER_ACTIONS,
+    ),
+    Queue(
+        "extensions",
+        gettext_lazy("Extensions requested or answered"),
+        HANDLING,
+        where=_extension_news,
+    ),
+    Queue(
+        "awaiting-verification",
+        gettext_lazy("Handled, awaiting verification"),
+        (S.HANDLED,),
+    ),
+)
+QUEUE_BY_KEY = {
+    queue.key: queue for queue in (*QUEUES, DECISIONS, *FLAG_QUEUES, *DEPARTMENT_QUEUES)
+}
+# Roles that work the district's queues; a department handler with none of them works the
+# department's queues instead.
+DISTRICT_WORK_ROLES = CENTER | DISPATCHERS | LOCAL_OFFICERS | FIELD
+
+
+@dataclass(frozen=True)
+class Console:
+    """What a user's console shows: the cases it is built from and the queues it offers."""
+
+    department: bool
+    tabs: tuple[Queue, ...]
+
+    @property
+    def queues(self) -> tuple[Queue, ...]:
+        return (*self.tabs, *FLAG_QUEUES)
+
+    def cases(self, user: User, filters: dict[str, str]) -> QuerySet[Case]:
+        visible = case_list(user=user, filters=filters)
+        return visible.filter(owner_q(user)) if self.department else visible
+
+
+def console_for(user: User, roles: set[str]) -> Console:
+    if "department_handler" in roles and not roles & DISTRICT_WORK_ROLES:
+        return Console(department=True, tabs=DEPARTMENT_QUEUES)
+    if roles & DECIDERS or user.is_superuser:
+        return Console(department=False, tabs=(*QUEUES, DECISIONS))
+    return Console(department=False, tabs=QUEUES)
+
 
 # The phone's task list: a case is listed under the first group whose actions the user may take.
 MOBILE_GROUPS = (
-    ("confirm", gettext_lazy("Public reports to confirm"), {Action.CONFIRM}),
-    (
-        "handle",
-        gettext_lazy("Dispatched to me"),
-        {Action.ACKNOWLEDGE, Action.START, Action.HANDLE},
-    ),
-    ("verify", gettext_lazy("Handled, to verify"), {Action.VERIFY}),
+    ("confirm", gettext_lazy("Public reports to confirm"), (Action.CONFIRM,)),
+    ("handle", gettext_lazy("Dispatched to me"), OWNER_ACTIONS),
+    ("verify", gettext_lazy("Handled, to verify"), (Action.VERIFY,)),
 )
-MOBILE_STATES = [S.CHECKING, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED]
+MOBILE_GROUP_KEYS = [key for key, _label, _actions in MOBILE_GROUPS]
+MOBILE_PAGE_SIZE = 20  # cards per group on the task list; "show all" pages through the rest
 # Actions the phone's case page offers; the rest are on the console's case page.
 MOBILE_ACTIONS = (Action.CONFIRM, Action.ACKNOWLEDGE, Action.START, Action.HANDLE, Action.VERIFY)
 
@@ -236,15 +359,27 @@ def make_row(case: Case, now: datetime) -> Row:
 
 # Filters ----------------------------------------------------------------------------------------
 
+# A whole case number (110102-2026-000123): a search for it opens the case or says it is not found.
+FULL_NUMBER = re.compile(r"^[0-9]{6}-[0-9]{4}-[0-9]{6}$")
+
 
 class CaseFilterForm(forms.Form):
-    category = forms.CharField(required=False, max_length=16, label=gettext_lazy("Category"))
+    number = forms.RegexField(
+        r"^[0-9-]{1,32}$",
+        required=False,
+        label=gettext_lazy("Case number"),
+        error_messages={"invalid": gettext_lazy("A case number has digits and hyphens only.")},
+    )
+    category = forms.CharField(required=False, max_length=100, label=gettext_lazy("Category"))
     region = forms.RegexField(
         r"^[0-9]{6,15}$",
         required=False,
         label=gettext_lazy("Region code"),
         error_messages={"invalid": gettext_lazy("A region code has 6 to 15 digits.")},
     )
+
+
+FILTER_NAMES = ("number", "category", "region")
 
 
 def _filters(request: HttpRequest) -> tuple[dict[str, str], CaseFilterForm, str]:
@@ -254,14 +389,35 @@ def _filters(request: HttpRequest) -> tuple[dict[str, str], CaseFilterForm, str]
     data = getattr(form, "cleaned_data", {})
     filters = {
         name: value
-        for name in ("category", "region")
+        for name in FILTER_NAMES
         if name not in form.errors and (value := (data.get(name) or "").strip())
     }
     return filters, form, urlencode(filters)
 
 
-def _queue_from(request: HttpRequest, key: str | None = None) -> Queue:
-    return QUEUE_BY_KEY.get(key or request.GET.get("queue", ""), QUEUES[0])
+def _number_search(
+    request: HttpRequest, filters: dict[str, str], form: CaseFilterForm, case_view: str
+) -> HttpResponse | None:
+    """A whole case number the user may see opens the case; one they may not see (or that does not
+    exist) is "not found" next to the field, and the list stays unfiltered. A part of a number
+    stays a filter of the list."""
+    number = filters.get("number")
+    if not number:
+        return None
+    if case_list(user=request.user).filter(number=number).exists():
+        url = reverse(case_view, args=[number])
+        if _is_htmx(request):
+            return HttpResponse(status=204, headers={"HX-Redirect": url})
+        return redirect(url)
+    if FULL_NUMBER.match(number):
+        form.add_error("number", _("No case %(number)s in your area.") % {"number": number})
+        del filters["number"]
+    return None
+
+
+def _queue_from(console: Console, key: str | None) -> Queue | None:
+    """The queue asked for, if this console has it."""
+    return next((queue for queue in console.queues if queue.key == key), None)
 
 
 def _queue_page(
@@ -271,23 +427,33 @@ def _queue_page(
     if queue.recent_days is not None:
         listed = listed.order_by("-closed_at", "-pk")
     else:
-        # Overdue first, then the nearest deadline; cases without a deadline last.
-        listed = listed.order_by(
-            "-is_overdue", F("stage_deadline").asc(nulls_last=True), "-created_at", "-pk"
-        )
+        listed = by_deadline(listed)
     page = Paginator(listed, PAGE_SIZE).get_page(page_number)
     return page, [make_row(case, now) for case in page.object_list]
 
 
-def _counts(cases: QuerySet[Case], now: datetime) -> dict[str, int]:
-    """Every count the console shows, in one aggregate query."""
+def _counts(
+    cases: QuerySet[Case], console: Console, now: datetime, user: User, roles: set[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Every count the console shows, and per tab how many cases wait for this user's action, in
+    one aggregate query."""
     open_q = Q(state__in=OPEN_STATES)
-    return cases.aggregate(
-        **{queue.key: Count("pk", filter=queue.q(now)) for queue in QUEUES},
+    mine = {
+        queue.key: actionable_q(user, queue.actions, roles)
+        for queue in console.tabs
+        if queue.actions
+    }
+    counts = cases.aggregate(
+        **{queue.key: Count("pk", filter=queue.q(now)) for queue in console.queues},
+        **{
+            f"mine:{key}": Count("pk", filter=QUEUE_BY_KEY[key].q(now) & q)
+            for key, q in mine.items()
+        },
         open=Count("pk", filter=open_q),
-        overdue=Count("pk", filter=open_q & Q(is_overdue=True)),
-        supervised=Count("pk", filter=open_q & Q(is_supervised=True)),
-        suspended=Count("pk", filter=open_q & Q(is_suspended=True)),
+    )
+    return (
+        {key: value for key, value in counts.items() if not key.startswith("mine:")},
+        {key[5:]: value for key, value in counts.items() if key.startswith("mine:")},
     )
 
 
@@ -297,21 +463,38 @@ def _category_choices() -> QuerySet:
 
 @_cases_view
 def console(request: HttpRequest) -> HttpResponse:
-    """Queues by stage for the user's scope, with counts; the first queue's list inline."""
+    """The user's queues with counts, the asked-for (or first waiting) queue's list inline.
+
+    A department handler's console holds the department's cases; everyone else's the queues of
+    the loop inside their scope. A whole case number typed in the filter opens the case.
+    """
     now = timezone.now()
     filters, form, query = _filters(request)
-    queue = _queue_from(request)
-    cases = case_list(user=request.user, filters=filters)
-    counts = _counts(cases, now)
+    if found := _number_search(request, filters, form, "web:console-case"):
+        return found
+    query = urlencode(filters)
+    roles = user_roles(request.user)
+    board = console_for(request.user, roles)
+    cases = board.cases(request.user, filters)
+    counts, waiting = _counts(cases, board, now, request.user, roles)
+    queue = _queue_from(board, request.GET.get("queue")) or next(
+        (q for q in board.tabs if waiting.get(q.key)), board.tabs[0]
+    )
     page, rows = _queue_page(cases, queue, request.GET.get("page"), now)
-    tabs = [{"queue": q, "count": counts[q.key], "active": q is queue} for q in QUEUES]
+    tabs = [
+        {"queue": q, "count": counts[q.key], "waiting": waiting.get(q.key, 0), "active": q is queue}
+        for q in board.tabs
+    ]
     return render(
         request,
         "web/cases/console.html",
         {
             "counts": counts,
             "tabs": tabs,
+            "flag_queues": [{"queue": q, "count": counts[q.key]} for q in FLAG_QUEUES],
+            "department_console": board.department,
             "queue": queue,
+            "queue_is_tab": queue in board.tabs,
             "page": page,
             "rows": rows,
             "form": form,
@@ -324,7 +507,9 @@ def console(request: HttpRequest) -> HttpResponse:
 @_cases_view
 def console_queue(request: HttpRequest, key: str) -> HttpResponse:
     """One queue's list (a tab's content), for HTMX; a plain request gets the whole console."""
-    if key not in QUEUE_BY_KEY:
+    board = console_for(request.user, user_roles(request.user))
+    queue = _queue_from(board, key)
+    if queue is None:
         raise Http404
     filters, _form, query = _filters(request)
     if not _is_htmx(request):
@@ -333,9 +518,8 @@ def console_queue(request: HttpRequest, key: str) -> HttpResponse:
             params["page"] = request.GET["page"]
         return redirect(f"{reverse('web:console')}?{urlencode(params)}")
     now = timezone.now()
-    queue = QUEUE_BY_KEY[key]
     page, rows = _queue_page(
-        case_list(user=request.user, filters=filters), queue, request.GET.get("page"), now
+        board.cases(request.user, filters), queue, request.GET.get("page"), now
     )
     return render(
         request,
@@ -365,6 +549,14 @@ class MapQueryForm(CaseFilterForm):
 
 @_cases_view
 def console_map(request: HttpRequest) -> HttpResponse:
+    """Open cases on a map; a whole case number typed in its search opens the case, a part of one
+    keeps only the cases whose number holds it."""
+    filters, form, _query = _filters(request)
+    if found := _number_search(request, filters, form, "web:console-case"):
+        return found
+    points_url = reverse("web:console-map-data")
+    if number := filters.get("number"):
+        points_url += "?" + urlencode({"number": number})
     return render(
         request,
         "web/cases/map.html",
@@ -375,6 +567,8 @@ def console_map(request: HttpRequest) -> HttpResponse:
             "scope_code": request.user.scope_code,
             "case_url": reverse("web:console-case", args=["NUMBER"]),
             "limit": MAP_LIMIT,
+            "points_url": points_url,
+            "form": form,
         },
     )
 
@@ -387,9 +581,7 @@ def console_map_data(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"detail": _("Invalid query."), "errors": form.errors.get_json_data()}, status=400
         )
-    filters = {
-        name: form.cleaned_data[name] for name in ("category", "region") if form.cleaned_data[name]
-    }
+    filters = {name: form.cleaned_data[name] for name in FILTER_NAMES if form.cleaned_data[name]}
     cases = case_list(user=request.user, filters={**filters, "state": sorted(OPEN_STATES)}).filter(
         lng__isnull=False, lat__isnull=False
     )
@@ -838,33 +1030,62 @@ def case_photo(request: HttpRequest, number: str, photo_id: int) -> FileResponse
 # Phone pages ------------------------------------------------------------------------------------
 
 
+@dataclass
+class TaskGroup:
+    key: str
+    label: Any
+    count: int
+    page: Page
+    rows: list[Row]
+
+
+def task_groups(user: User, *, number: str = "") -> list[tuple[str, Any, QuerySet[Case]]]:
+    """The phone's task groups as querysets: each case under the first group whose actions the user
+    may take on it, nearest deadline first."""
+    roles = user_roles(user)
+    taken = Q(pk__in=[])
+    groups = []
+    for key, label, actions in MOBILE_GROUPS:
+        wanted = actionable_q(user, actions, roles)
+        cases = Case.objects.filter(wanted & ~taken)
+        if number:
+            cases = cases.filter(number__contains=number)
+        cases = cases.select_related("category", "grid", "owner_user").defer("grid__boundary_wkb")
+        groups.append((key, label, by_deadline(cases)))
+        taken |= wanted
+    return groups
+
+
 @_cases_view
 def mobile_tasks(request: HttpRequest) -> HttpResponse:
-    """Cases in my scope waiting for me: reports to confirm, cases dispatched to me, work to verify."""
-    user = request.user
-    roles = user_roles(user)
+    """What waits for me: reports to confirm, cases dispatched to me or my department, work to
+    verify. Every one of them, a page of each group at a time; a case number opens the case."""
+    filters, form, query = _filters(request)
+    if found := _number_search(request, filters, form, "web:mobile-case"):
+        return found
     now = timezone.now()
-    candidates = (
-        case_list(user=user, filters={"state": MOBILE_STATES})
-        .select_related("owner_user")
-        .defer("grid__boundary_wkb")[:MOBILE_LIMIT]
-    )
-    groups: dict[str, list[Row]] = {key: [] for key, _label, _actions in MOBILE_GROUPS}
-    for case in candidates:
-        actions = set(allowed_actions(user, case, roles))
-        for key, _label, wanted in MOBILE_GROUPS:
-            if actions & wanted:
-                groups[key].append(make_row(case, now))
-                break
+    only = request.GET.get("group", "")
+    if only and only not in MOBILE_GROUP_KEYS:
+        raise Http404
+    groups = []
+    for key, label, cases in task_groups(request.user, number=filters.get("number", "")):
+        if only and key != only:
+            continue
+        page = Paginator(cases, MOBILE_PAGE_SIZE).get_page(
+            request.GET.get("page") if only else None
+        )
+        rows = [make_row(case, now) for case in page.object_list]
+        groups.append(TaskGroup(key, label, page.paginator.count, page, rows))
     return render(
         request,
         "web/mobile/tasks.html",
         {
-            "groups": [
-                {"key": key, "label": label, "rows": groups[key]}
-                for key, label, _actions in MOBILE_GROUPS
-            ],
-            "total": sum(len(rows) for rows in groups.values()),
+            "groups": groups,
+            "total": sum(group.count for group in groups),
+            "only": only,
+            "form": form,
+            "number": filters.get("number", ""),
+            "query": urlencode({"number": filters["number"]}) if "number" in filters else "",
         },
     )
 

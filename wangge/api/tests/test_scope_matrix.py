@@ -66,9 +66,10 @@ SCOPE_FREE: dict[str, str] = {
     "api:territory-import": "system administrators only: writes the territory, reads no rows",
     "api:ledger-template": "an empty ledger workbook (the column headings): no rows",
     "web:ledger-template": "an empty ledger workbook (the column headings): no rows",
-    "web:home": "a redirect to the map page",
+    "web:home": "a redirect to the page of the user's own work (web.views.landing_page)",
     "web:map": "the map page's shell; its data comes from the scoped API endpoints",
-    "web:console-map": "the map page's shell; its points come from web:console-map-data",
+    "web:console-map": "the map page's shell; its points come from web:console-map-data; a "
+    "number search opens only a case of case_list (the scope)",
     "web:mobile-report": "the empty report form; it posts to api:cases",
     "login": "the sign-in form",
     "logout": "signs out",

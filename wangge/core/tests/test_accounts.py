@@ -66,6 +66,6 @@ def test_repeated_failed_logins_lock_the_account(cast, client, settings):
     assert "_auth_user_id" not in client.session
 
 
-def test_a_correct_login_reaches_the_map(cast, client):
+def test_a_correct_login_reaches_the_home_page_of_the_users_work(cast, client):
     response = client.post(reverse("login"), {"username": "commander", "password": "pw-commander"})
-    assert response.status_code == 302 and response["Location"] == reverse("web:map")
+    assert response.status_code == 302 and response["Location"] == reverse("web:home")

@@ -85,10 +85,12 @@ def test_an_operator_accepts_and_the_commander_dispatches_through_the_console(
     expect(page.locator(".summary-count").first).to_have_text("1")
     assert "region=110102001" in page.url
     page.click("#tab-reported")  # loaded by HTMX
+    # The console opened on this queue already (the first one waiting for the operator): wait for
+    # the tab's own load, which pushes its URL, rather than for a row that is there before it.
+    page.wait_for_url("**/console/?queue=reported&region=110102001")
     row_link = page.locator(f"#queue-panel a:text-is('{case.number}')")
     row_link.wait_for()
     assert page.locator("#tab-reported").get_attribute("aria-selected") == "true"
-    assert page.url.endswith("/console/?queue=reported&region=110102001")
     shot(page, "console-queue.png")
     row_link.click()
     page.wait_for_url(f"**/console/cases/{case.number}/")

@@ -27,5 +27,6 @@ def test_the_map_page_speaks_english_on_request(cast, client):
     assert "Region tree" in response.content.decode()
 
 
-def test_the_home_page_leads_to_the_map(client):
-    assert client.get("/")["Location"] == reverse("web:map")
+def test_the_home_page_asks_a_stranger_to_sign_in(client):
+    # Signed-in users land on their own work: wangge/web/tests/test_queues.py.
+    assert client.get("/")["Location"] == reverse("login")

@@ -87,6 +87,11 @@ document.addEventListener('htmx:beforeRequest', (event) => {
   if (queueField) queueField.value = tab.id.replace(/^tab-/, '');
 });
 
+// On a narrow screen the open queue's tab may sit beyond the strip's right edge: bring it in.
+document
+  .querySelector('.queue-tab[aria-selected="true"]')
+  ?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+
 // ---------------------------------------------------------------------------------------------
 // Case page: dialogs and forms
 
