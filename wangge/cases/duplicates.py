@@ -47,7 +47,7 @@ WITHDRAWABLE_STATES = RULES[Action.MERGE].sources
 
 @dataclass(frozen=True)
 class PointGrid:
-    code: str
+    code: str | None  # told only inside the user's scope: codes are what scopes are made of
     name: str
     community: str
     yours: bool  # inside the user's data scope (a grid worker: his own grid)
@@ -77,8 +77,8 @@ def report_check(
 ) -> ReportCheck:
     """What a report by ``user`` at the WGS-84 point would meet (see the module docstring).
 
-    The grid's name is told even outside the user's scope: it is where the user stands, and the
-    report he may send from there shows it to him anyway.
+    Outside the user's scope the grid's name and community are told, not its code: the user
+    stands there, and the report he may send from there shows him its grid anyway.
     """
     return ReportCheck(
         grid=_point_grid(user, lng, lat),
@@ -92,11 +92,12 @@ def _point_grid(user: User, lng: float, lat: float) -> PointGrid | None:
         return None
     grid = Grid.objects.select_related("community").only("code", "name", "community__name")
     found = grid.get(pk=ref.id)
+    yours = user.is_superuser or code_in_scope(user, found.code)
     return PointGrid(
-        code=found.code,
+        code=found.code if yours else None,
         name=found.name,
         community=found.community.name if found.community_id else "",
-        yours=user.is_superuser or code_in_scope(user, found.code),
+        yours=yours,
     )
 
 

@@ -52,7 +52,9 @@ class ReportCheckQuery(serializers.Serializer):
 
 
 class PointGridOut(serializers.Serializer):
-    code = serializers.CharField()
+    code = serializers.CharField(
+        allow_null=True, help_text=_("The grid's code; null outside the caller's data scope.")
+    )
     name = serializers.CharField()
     community = serializers.CharField(help_text=_("Name of the grid's community."))
     yours = serializers.BooleanField(
