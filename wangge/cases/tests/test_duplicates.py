@@ -148,3 +148,18 @@ def test_only_ones_own_undispatched_report_can_be_withdrawn(cast, neighbour):
     assert Case.objects.get(pk=theirs.pk).state == S.REPORTED
     assert Case.objects.get(pk=existing.pk).supporters == 0  # nothing half-written
     assert not existing.events.filter(action="support").exists()
+
+
+def test_the_timeline_names_a_support_and_a_withdrawn_duplicate_in_words(cast, neighbour):
+    from django.test import Client
+
+    existing = report(cast.grid_worker_a)
+    mine = report(neighbour, at=NEAR_A)
+    assert support(neighbour, existing.number, withdraw=mine.number).status_code == 200
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(cast.operator)
+    page = client.get(reverse("web:console-case", args=[existing.number])).content.decode()
+    timeline = page[page.index('class="timeline') :]
+    assert "附议" in timeline and "重复上报" in timeline and mine.number in timeline
+    assert ">support<" not in timeline and "duplicate:" not in timeline
