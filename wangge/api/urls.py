@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from wangge.cases import api as cases
+from wangge.cases import duplicates_api
 from wangge.cases.transfer_api import CaseTransferApi
 from wangge.core.auth import ObtainTokenApi
 from wangge.regions import api as regions
@@ -24,9 +25,13 @@ urlpatterns = [
     path("search/", regions.SearchApi.as_view(), name="search"),
     path("categories/", cases.CategoryListApi.as_view(), name="categories"),
     path("cases/", cases.CaseListCreateApi.as_view(), name="cases"),
+    path("cases/report-check/", duplicates_api.ReportCheckApi.as_view(), name="case-report-check"),
     path("cases/<str:number>/", cases.CaseDetailApi.as_view(), name="case"),
     path("cases/<str:number>/actions/", cases.CaseActionApi.as_view(), name="case-actions"),
     path("cases/<str:number>/transfer/", CaseTransferApi.as_view(), name="case-transfer"),
+    path(
+        "cases/<str:number>/support/", duplicates_api.CaseSupportApi.as_view(), name="case-support"
+    ),
     path(
         "cases/<str:number>/dispatch-options/",
         cases.DispatchOptionsApi.as_view(),

@@ -111,6 +111,7 @@ ACTION_LABELS: dict[str, Any] = {
     Action.SUPERVISE: gettext_lazy("Supervise"),
     Action.MERGE: gettext_lazy("Merge duplicate"),
     PHOTO_EVENT: gettext_lazy("Add a photo"),
+    "support": gettext_lazy("Support"),  # 附议 (cases.duplicates): an event, not a workflow action
 }
 # What the timeline calls each event: the actions, and the events no person takes.
 EVENT_LABELS: dict[str, Any] = {
@@ -650,6 +651,15 @@ class Candidate:
     photos: list[CasePhoto]
 
 
+@dataclass(frozen=True)
+class HandlingReport:
+    """What the handler said when reporting the work done, shown beside the verify form."""
+
+    result: str
+    actor: str
+    at: datetime
+
+
 def _access(user: User, number: str) -> Case:
     try:
         return access_case_for_user(user=user, number=number)
@@ -790,7 +800,23 @@ def _case_context(request: HttpRequest, case: Case, *, mobile: bool) -> dict[str
         context["people"] = list(eligible_people(case)[:200])
     if Action.MERGE in shown:
         context["candidates"] = _candidates(user, case)
+    if Action.VERIFY in shown:
+        context["handling"] = _handling_report(case.events.all())
     return context
+
+
+def _handling_report(events: Iterable[CaseEvent]) -> HandlingReport | None:
+    """The latest handling result: of a handle action, or of a report handled on the spot."""
+    handled = [
+        event
+        for event in events
+        if event.action in (Action.HANDLE, "report") and event.payload.get("result")
+    ]
+    if not handled:
+        return None
+    last = max(handled, key=lambda event: (event.created_at, event.pk))
+    actor = (last.actor.get_full_name() or last.actor.username) if last.actor else _("System")
+    return HandlingReport(result=str(last.payload["result"]), actor=actor, at=last.created_at)
 
 
 def _candidates(user: User, case: Case) -> list[Candidate]:
@@ -974,6 +1000,8 @@ def payload_highlights(payload: dict[str, Any], names: PayloadNames) -> list[tup
             out.append((_("Level"), levels))
         elif key == "into":
             out.append((_("Merged into"), str(value)))
+        elif key == "duplicate":
+            out.append((_("Duplicate report"), str(value)))
         elif key == "returns":
             out.append((_("Returns so far"), str(value)))
         elif key == "arbitration":
@@ -1094,7 +1122,11 @@ def mobile_tasks(request: HttpRequest) -> HttpResponse:
 @permission_required("cases.add_case", raise_exception=True)
 def mobile_report(request: HttpRequest) -> HttpResponse:
     """The report form; mobile.js posts it to the JSON API and then uploads the photos."""
-    return render(request, "web/mobile/report.html", {"api_root": "/api/v1/"})
+    return render(
+        request,
+        "web/mobile/report.html",
+        {"api_root": "/api/v1/", "time_zone": settings.TIME_ZONE},
+    )
 
 
 @_cases_view

@@ -201,6 +201,14 @@ FOREIGN_FILTERS: dict[str, Callable[[Any], Any]] = {
     "name": lambda p: p.tag,
     "ids": lambda p: str(p.house.pk),
 }
+# Lists that answer only when asked about a point: the query aimed at a place.
+POINT_QUERIES: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "api:case-report-check": lambda p: {
+        "lng": p.spec.point[0],
+        "lat": p.spec.point[1],
+        "category": p.case.category_id,
+    },
+}
 _serials = itertools.count(900)
 FULL = os.environ.get("WANGGE_SCOPE_MATRIX_FULL") == "1"
 
@@ -601,6 +609,13 @@ class Matrix:
         operation = self.operations.get((endpoint.name, endpoint.method), {})
         declared = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
         filters = {k: f for k, f in FOREIGN_FILTERS.items() if not endpoint.api or k in declared}
+        if point := POINT_QUERIES.get(endpoint.name):
+            if inside and caller.call(endpoint, fixed, query=point(inside[0])).status == 200:
+                self.ok_at_home.add(endpoint.label)
+            for place in foreign:
+                answer = caller.call(endpoint, fixed, query=point(place))
+                self._scan(f"{where} (aimed at {place.spec.name})", answer, markers)
+            return
         if search is None:
             plain = caller.call(endpoint, fixed)
             if plain.status == 200:

@@ -4,6 +4,11 @@
  * The case is created through the JSON API (POST /api/v1/cases/, session cookie + CSRF token, an
  * Idempotency-Key so a retry after a lost answer cannot create it twice); then the photos go to
  * /api/v1/cases/{number}/photos/. Every UI string comes translated from #mobile-i18n.
+ *
+ * Once the point (and the category) are known, /api/v1/cases/report-check/ tells the grid there,
+ * whether it is the reporter's own, and the open cases of the category nearby that the reporter may
+ * see: the page offers to support (附议) one of them instead of reporting it again, before sending
+ * and again after (withdrawing the report just sent into the earlier case).
  */
 
 const messages = JSON.parse(document.getElementById('mobile-i18n').textContent);
@@ -145,6 +150,7 @@ function choose(category) {
   selfHandleField.hidden = !category?.allows_self_handling;
   if (selfHandleField.hidden) selfHandle.checked = false;
   selfHandleDetails.hidden = !selfHandle.checked;
+  runCheck();
 }
 
 document.getElementById('category-change').addEventListener('click', () => {
@@ -193,14 +199,7 @@ function locate() {
         accuracy: Math.round(position.accuracy),
       });
       locationStatus.textContent = text;
-      try {
-        const { grid } = await api('locate/', {
-          params: { lng: position.lng.toFixed(7), lat: position.lat.toFixed(7), crs: 'wgs84' },
-        });
-        locationStatus.textContent = `${text} · ${t('grid', { name: grid.name })}`;
-      } catch {
-        // Outside the user's grids, or offline: the point is still sent with the report.
-      }
+      runCheck();
     },
     (error) => {
       locationStatus.textContent = error.code === error.PERMISSION_DENIED ? t('geoDenied') : t('geoFailed');
@@ -211,6 +210,146 @@ function locate() {
 
 document.getElementById('locate-button').addEventListener('click', locate);
 locate();
+
+// ---------------------------------------------------------------------------------------------
+// The report check: the grid at the point (a warning outside the reporter's own grid) and probable
+// duplicates nearby, each with "add your support"; "report anyway" lets the form be sent.
+
+const gridLine = document.getElementById('location-grid');
+const outsideWarning = document.getElementById('outside-warning');
+const outsideConfirm = document.getElementById('outside-confirm');
+const duplicatesBox = document.getElementById('duplicates');
+const duplicateList = document.getElementById('duplicate-list');
+const duplicateOthers = document.getElementById('duplicate-others');
+const timeZone = form.dataset.timeZone || undefined;
+let checked = { grid: null, duplicates: [], others: 0 };
+let checkRequest = null;
+let reportAnyway = false;
+
+function checkParams(extra = {}) {
+  const params = { lng: position.lng.toFixed(7), lat: position.lat.toFixed(7), crs: 'wgs84', ...extra };
+  if (categoryField.value) params.category = categoryField.value;
+  return params;
+}
+
+async function runCheck() {
+  if (!position) return;
+  checkRequest?.abort();
+  checkRequest = new AbortController();
+  try {
+    checked = await api('cases/report-check/', { params: checkParams(), signal: checkRequest.signal });
+  } catch (error) {
+    if (error.name !== 'AbortError') showError(error.message);
+    return;
+  }
+  showGrid(checked.grid);
+  reportAnyway = false;
+  showDuplicates(duplicatesBox, duplicateList, checked.duplicates, null);
+  duplicateOthers.hidden = !checked.others;
+  duplicateOthers.textContent = t('others', { count: checked.others });
+  duplicatesBox.hidden = !checked.duplicates.length && !checked.others;
+}
+
+function showGrid(grid) {
+  gridLine.hidden = !grid;
+  if (grid) gridLine.textContent = t('gridIn', { name: grid.name, community: grid.community });
+  const outside = !grid || !grid.yours;
+  outsideWarning.hidden = !outside;
+  outsideConfirm.closest('.choice').hidden = !grid;
+  if (!outside) outsideConfirm.checked = false;
+  document.getElementById('outside-text').textContent = grid
+    ? t('outside', { name: grid.name, community: grid.community })
+    : t('noGrid');
+}
+
+/** "10:02" today, "3月5日 10:02" on another day, in the district's time zone. */
+function when(iso) {
+  const date = new Date(iso);
+  const lang = document.documentElement.lang || undefined;
+  const day = (d) => d.toLocaleDateString('en-CA', { timeZone });
+  const time = date.toLocaleTimeString(lang, { timeZone, hour: '2-digit', minute: '2-digit', hour12: false });
+  if (day(date) === day(new Date())) return time;
+  return `${date.toLocaleDateString(lang, { timeZone, month: 'short', day: 'numeric' })} ${time}`;
+}
+
+/** The list of nearby cases; ``mine`` is the number of the report just sent (after sending). */
+function showDuplicates(box, list, duplicates, mine) {
+  list.replaceChildren(
+    ...duplicates.map((near) =>
+      h(
+        'li',
+        { className: 'm-duplicate', dataset: { number: near.number } },
+        h(
+          'p',
+          { className: 'm-duplicate-head' },
+          t('reportedNear', { distance: near.distance_m, time: when(near.created_at) }),
+        ),
+        h('p', { className: 'm-duplicate-text' }, near.description),
+        h(
+          'p',
+          { className: 'm-option-meta' },
+          `${near.number} · ${near.state_label}`,
+          near.supporters ? ` · ${t('supporters', { count: near.supporters })}` : '',
+        ),
+        h(
+          'div',
+          { className: 'm-duplicate-buttons' },
+          h(
+            'button',
+            { type: 'button', className: 'button button-primary', dataset: { support: near.number } },
+            mine ? t('withdraw') : t('support'),
+          ),
+          mine ? h('button', { type: 'button', className: 'button', dataset: { keep: '' } }, t('keep')) : null,
+        ),
+      ),
+    ),
+  );
+  box.hidden = !duplicates.length;
+}
+
+async function supportCase(number, mine, button) {
+  button.disabled = true;
+  try {
+    const note = form.elements.description.value.trim().slice(0, 500);
+    const answer = await api(`cases/${encodeURIComponent(number)}/support/`, {
+      method: 'POST',
+      json: mine ? { note, withdraw: mine } : { note },
+    });
+    document.getElementById('support-text').textContent = mine
+      ? t('withdrawn', { mine, number: answer.number, count: answer.supporters })
+      : t('supported', { number: answer.number, count: answer.supporters });
+    document.getElementById('support-link').href = caseUrl(answer.number);
+    form.hidden = true;
+    document.getElementById('report-done').hidden = true;
+    document.getElementById('support-done').hidden = false;
+    window.scrollTo(0, 0);
+  } catch (error) {
+    button.disabled = false;
+    if (mine) {
+      const warning = document.getElementById('done-warning');
+      warning.textContent = error.message;
+      warning.hidden = false;
+    } else {
+      showError(error.message);
+    }
+  }
+}
+
+duplicateList.addEventListener('click', (event) => {
+  const button = event.target.closest('[data-support]');
+  if (button) supportCase(button.dataset.support, null, button);
+});
+
+document.getElementById('report-anyway').addEventListener('click', () => {
+  reportAnyway = true;
+  duplicatesBox.hidden = true;
+  showError('');
+  form.requestSubmit();
+});
+
+function caseUrl(number) {
+  return form.dataset.caseUrl.replace('NUMBER', encodeURIComponent(number));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Sending
@@ -229,6 +368,10 @@ function problems() {
   if (!form.elements.description.value.trim()) return t('needDescription');
   if (!position && !form.elements.address.value.trim()) return t('needLocation');
   if (selfHandle.checked && !form.elements.result.value.trim()) return t('needResult');
+  if (position && checked.grid && !checked.grid.yours && !outsideConfirm.checked) {
+    return t('needOutsideConfirm');
+  }
+  if (checked.duplicates.length && !reportAnyway) return t('chooseDuplicate');
   return '';
 }
 
@@ -243,7 +386,10 @@ form.addEventListener('submit', async (event) => {
   event.preventDefault();
   const problem = problems();
   showError(problem);
-  if (problem) return;
+  if (problem) {
+    if (problem === t('chooseDuplicate')) duplicatesBox.focus();
+    return;
+  }
   submit.disabled = true;
   const label = submit.textContent;
   submit.textContent = t('sending');
@@ -284,11 +430,36 @@ form.addEventListener('submit', async (event) => {
   }
   idempotencyKey = randomKey();
   document.getElementById('done-number').textContent = created.number;
-  document.getElementById('done-link').href = form.dataset.caseUrl.replace(
-    'NUMBER',
-    encodeURIComponent(created.number),
-  );
+  document.getElementById('done-link').href = caseUrl(created.number);
   form.hidden = true;
   document.getElementById('report-done').hidden = false;
   window.scrollTo(0, 0);
+  await showDoneDuplicates(created);
 });
+
+/** After sending: the cases the answer names as probable duplicates, with what is known of them. */
+async function showDoneDuplicates(created) {
+  if (!created.duplicates?.length || !position) return;
+  let nearby;
+  try {
+    nearby = await api('cases/report-check/', {
+      params: checkParams({ category: created.category.id, exclude: created.number }),
+    });
+  } catch {
+    return; // the case is reported; the notice is a help, not a step
+  }
+  const named = new Set(created.duplicates);
+  const box = document.getElementById('done-duplicates');
+  const list = document.getElementById('done-duplicate-list');
+  showDuplicates(
+    box,
+    list,
+    nearby.duplicates.filter((near) => named.has(near.number)),
+    created.number,
+  );
+  list.addEventListener('click', (event) => {
+    const support = event.target.closest('[data-support]');
+    if (support) supportCase(support.dataset.support, created.number, support);
+    if (event.target.closest('[data-keep]')) box.hidden = true;
+  });
+}

@@ -1,0 +1,205 @@
+"""Duplicate reports at the reporter's side: what a report at a point would meet, and 附议.
+
+Before a report is sent, :func:`report_check` tells the reporter which grid the point lies in,
+whether it is one of the reporter's own grids, and which open cases of the same category were
+reported within 50 m and 72 hours (``selectors.duplicate_candidates``) — only the cases the
+reporter may see are named; the others are counted.
+
+Instead of sending a second report of the same problem, the reporter can add support (附议) to the
+existing case with :func:`case_support`: its ``supporters`` count goes up by one and a ``support``
+event names who supported it. When the reporter has already sent the duplicate, the same call
+withdraws it: the new report is merged into the existing case exactly as a dispatcher's merge does
+(closed as a duplicate, ``merged_into`` set, the reporter counted as a supporter), which a reporter
+may do with his own report while nobody has been dispatched to it yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import h3
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wangge.cases.models import Case, CaseEvent
+from wangge.cases.selectors import case_list, duplicate_candidates
+from wangge.cases.services import (
+    _append_event,
+    _case_for_actor,
+    _compare_and_set,
+    _merge,
+)
+from wangge.cases.workflow import OPEN_STATES, RULES, Action
+from wangge.core.errors import InvalidInputError
+from wangge.core.models import User
+from wangge.core.scope import code_in_scope
+from wangge.regions import locate
+from wangge.regions.models import Grid
+
+S = Case.State
+SUPPORT = "support"  # the event's action: not a workflow step, the state does not change
+# A reporter may withdraw his own report into an earlier one while it may still be merged.
+WITHDRAWABLE_STATES = RULES[Action.MERGE].sources
+
+
+@dataclass(frozen=True)
+class PointGrid:
+    code: str | None  # told only inside the user's scope: codes are what scopes are made of
+    name: str
+    community: str
+    yours: bool  # inside the user's data scope (a grid worker: his own grid)
+
+
+@dataclass(frozen=True)
+class NearbyCase:
+    case: Case
+    distance_m: int
+
+
+@dataclass(frozen=True)
+class ReportCheck:
+    grid: PointGrid | None  # None: the point lies in no grid (a report there is refused)
+    duplicates: list[NearbyCase]  # nearest first, only cases the user may see
+    others: int  # probable duplicates the user may not see: counted, never named
+
+
+def report_check(
+    *,
+    user: User,
+    lng: float,
+    lat: float,
+    category_id: int | None = None,
+    exclude_number: str = "",
+    at: datetime | None = None,
+) -> ReportCheck:
+    """What a report by ``user`` at the WGS-84 point would meet (see the module docstring).
+
+    Outside the user's scope the grid's name and community are told, not its code: the user
+    stands there, and the report he may send from there shows him its grid anyway.
+    """
+    return ReportCheck(
+        grid=_point_grid(user, lng, lat),
+        **_duplicates(user, lng, lat, category_id, exclude_number, at),
+    )
+
+
+def _point_grid(user: User, lng: float, lat: float) -> PointGrid | None:
+    ref = locate.grid_at(lng, lat, locate.DEFAULT_LAYER)
+    if ref is None:
+        return None
+    grid = Grid.objects.select_related("community").only("code", "name", "community__name")
+    found = grid.get(pk=ref.id)
+    yours = user.is_superuser or code_in_scope(user, found.code)
+    return PointGrid(
+        code=found.code if yours else None,
+        name=found.name,
+        community=found.community.name if found.community_id else "",
+        yours=yours,
+    )
+
+
+def _duplicates(
+    user: User,
+    lng: float,
+    lat: float,
+    category_id: int | None,
+    exclude_number: str,
+    at: datetime | None,
+) -> dict[str, object]:
+    if category_id is None:
+        return {"duplicates": [], "others": 0}
+    exclude = (
+        case_list(user=user).filter(number=exclude_number).values_list("pk", flat=True).first()
+        if exclude_number
+        else None
+    )
+    found = duplicate_candidates(category_id=category_id, lng=lng, lat=lat, at=at, exclude=exclude)
+    visible = {
+        case.pk: case
+        for case in case_list(user=user)
+        .filter(pk__in=[case.pk for case in found])
+        .defer("grid__boundary_wkb")
+    }
+    nearby = [
+        NearbyCase(
+            case=visible[case.pk],
+            distance_m=round(h3.great_circle_distance((lat, lng), (case.lat, case.lng), unit="m")),
+        )
+        for case in found
+        if case.pk in visible
+    ]
+    nearby.sort(key=lambda near: (near.distance_m, near.case.created_at))
+    return {"duplicates": nearby, "others": len(found) - len(nearby)}
+
+
+def case_support(*, number: str, actor: User, note: str = "", withdraw_number: str = "") -> Case:
+    """``actor`` supports (附议) open case ``number``; with ``withdraw_number``, his own later
+    report of the same problem is merged into it instead of staying a case of its own.
+
+    All or nothing; a reporter supports a case once and never his own report.
+    """
+    note = note.strip()[:500]
+    with transaction.atomic():
+        case = _case_for_actor(number, actor)
+        _check_supportable(case, actor)
+        now = timezone.now()
+        if withdraw_number:
+            own = _withdrawable(withdraw_number, case, actor)
+            change = _merge(own, actor, {"into": case.number}, now)
+            _compare_and_set(own, change, now)
+            _append_event(
+                own,
+                Action.MERGE.value,
+                own.state,
+                change.to_state,
+                actor,
+                note,
+                change.payload,
+                now,
+            )
+            for follow_up in change.follow_ups:
+                follow_up(own, now)  # counts the reporter (and his supporters) on ``case``
+            payload = {"duplicate": own.number}
+        else:
+            Case.objects.filter(pk=case.pk).update(supporters=F("supporters") + 1)
+            payload = {}
+        _append_event(case, SUPPORT, case.state, case.state, actor, note, payload, now)
+    case.refresh_from_db()
+    return case
+
+
+def _check_supportable(case: Case, actor: User) -> None:
+    if case.state not in OPEN_STATES or case.merged_into_id is not None:
+        raise InvalidInputError(
+            _("Case %(number)s is no longer open; report the problem instead.")
+            % {"number": case.number},
+            {"number": [_("Only an open case can be supported.")]},
+        )
+    if case.reporter_id == actor.pk:
+        raise InvalidInputError(
+            _("This is your own report."), {"number": [_("You cannot support your own report.")]}
+        )
+    if CaseEvent.objects.filter(case=case, action=SUPPORT, actor=actor).exists():
+        raise InvalidInputError(
+            _("You already support case %(number)s.") % {"number": case.number},
+            {"number": [_("Each person supports a case once.")]},
+        )
+
+
+def _withdrawable(number: str, into: Case, actor: User) -> Case:
+    own = case_list(user=actor).filter(number=number, reporter=actor).first()
+    if own is None or own.pk == into.pk:
+        raise InvalidInputError(
+            _("No report %(number)s of yours to withdraw.") % {"number": number},
+            {"withdraw": [_("Give the number of your own report.")]},
+        )
+    if own.state not in WITHDRAWABLE_STATES or own.merged_into_id is not None:
+        raise InvalidInputError(
+            _("Your report %(number)s is already being handled; it stays a case of its own.")
+            % {"number": own.number},
+            {"withdraw": [_("Only a report nobody has been dispatched to can be withdrawn.")]},
+        )
+    return own
