@@ -153,9 +153,7 @@ def test_the_scan_rate_page_shows_the_workers_grid_with_its_period_and_not_the_o
     assert "100%" in html  # his one rented house was scanned
 
 
-def test_the_scan_rate_per_community_and_below_the_target_for_the_commander(
-    cast, planted, client
-):
+def test_the_scan_rate_per_community_and_below_the_target_for_the_commander(cast, planted, client):
     client.force_login(cast.commander)
     html = _text(client.get(QR_STATS))
     assert "110102001001" in html and "110102003002" in html
