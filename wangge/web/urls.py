@@ -89,6 +89,11 @@ urlpatterns += [
         name="registry-residency-deregister",
     ),
     path(
+        "registry/residencies/<int:pk>/move/",
+        views_registry_forms.residency_move_page,
+        name="registry-residency-move",
+    ),
+    path(
         "registry/residencies/<int:pk>/register/",
         views_registry_forms.residency_register_action,
         name="registry-residency-register",

@@ -24,8 +24,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from wangge.core.errors import ConflictError, InvalidInputError
-from wangge.registry import lifecycle, selectors
+from wangge.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from wangge.registry import lifecycle, moves, selectors
 from wangge.registry.models import House, Person, Residency, Tag
 from wangge.registry.qrcodes import house_label
 from wangge.web.views_registry import _found, _page_view, _trail
@@ -152,6 +157,25 @@ class DeregisterForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+MOVE_CHOICES_LIMIT = 500  # houses offered as the new address (those of the community in scope)
+
+
+class MoveForm(forms.Form):
+    to_house = forms.TypedChoiceField(label=gettext_lazy("New house"), coerce=int)
+    moved_on = forms.DateField(label=gettext_lazy("Moved on"), widget=_date_input())
+    relation = forms.ChoiceField(
+        label=gettext_lazy("Relation"),
+        choices=[("", gettext_lazy("As before")), *Residency.Relation.choices],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, houses: list[House], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_house"].choices = [("", "—")] + [
+            (house.pk, house_label(house)) for house in houses
+        ]
 
 
 class TagsForm(forms.Form):
@@ -322,6 +346,39 @@ def residency_register_action(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The registration is completed."))
     return redirect(reverse("web:registry-person", args=[residency.person_id]))
+
+
+@_page_view(*moves.PERMISSIONS, "registry.view_person")
+@require_http_methods(["GET", "POST"])
+def residency_move_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """搬迁: the person leaves this house for another one in the user's scope, in one step
+    (``moves.resident_move``: deregistered here as moved away, moved in there)."""
+    residency = _residency(request, pk)
+    houses = list(
+        selectors.house_list(user=request.user, region=residency.region_code[:-3]).exclude(
+            pk=residency.house_id
+        )[:MOVE_CHOICES_LIMIT]
+    )
+    form = MoveForm(request.POST or None, houses=houses)
+
+    def move(data: dict[str, Any]) -> str:
+        try:
+            done = moves.resident_move(
+                residency_id=residency.pk,
+                to_house_id=data["to_house"],
+                moved_on=data["moved_on"],
+                relation=data["relation"] or None,
+                actor=request.user,
+            )
+        except (NotFoundError, PermissionDeniedError) as exc:
+            raise InvalidInputError(exc.message, {"to_house": [exc.message]}) from None
+        return _("%(name)s now lives at %(house)s.") % {
+            "name": residency.person.name,
+            "house": house_label(done.new.house),
+        }
+
+    context = _residency_context(residency, _("Move to another house"), _("Move"))
+    return _run(request, form, move, context, context["back_url"])
 
 
 # Tags ---------------------------------------------------------------------------------------------

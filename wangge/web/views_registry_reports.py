@@ -98,10 +98,14 @@ def _grid_choices(user: User) -> list[tuple[str, str]]:
 
 class PeriodForm(forms.Form):
     since = forms.DateField(
-        label=gettext_lazy("Period from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Period from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     until = forms.DateField(
-        label=gettext_lazy("Period to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Period to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def clean(self) -> dict[str, Any]:

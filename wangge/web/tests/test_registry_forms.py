@@ -300,3 +300,45 @@ def test_the_forms_speak_chinese_and_show_no_codes(cast, residency_a, house_a, c
         for english in ("Register a resident", "Moved out on", "Residency type", "Deregister"):
             assert english not in html, (url, english)
     assert GRID_B not in html
+
+
+# Move to another house ---------------------------------------------------------------------------
+
+
+def test_moving_to_another_house_deregisters_here_and_moves_in_there_with_audit(
+    cast, residency_a, client
+):
+    target = house(grid_code=GRID_A)
+    client.force_login(cast.grid_worker_a)
+    url = reverse("web:registry-residency-move", args=[residency_a.pk])
+    assert url in _html(client.get(reverse("web:registry-person", args=[residency_a.person_id])))
+    day = timezone.localdate() - timedelta(days=1)
+    response = client.post(url, {"to_house": target.pk, "moved_on": day.isoformat()})
+    assert response.status_code == 302
+    residency_a.refresh_from_db()
+    assert residency_a.deregistered_at is not None
+    assert residency_a.deregistration_reason == "moved_away"
+    new = Residency.objects.get(person=residency_a.person, house=target)
+    assert new.moved_in_on == day and new.relation == residency_a.relation
+    assert _audit("registry.residency_deregister") == 1
+    assert _audit("registry.residency_move_in") == 1
+
+
+def test_a_move_without_a_house_or_into_another_grid_is_refused_and_nothing_moves(
+    cast, residency_a, client
+):
+    elsewhere = house(grid_code=GRID_B)
+    client.force_login(cast.grid_worker_a)
+    url = reverse("web:registry-residency-move", args=[residency_a.pk])
+    form = _html(client.get(url))
+    assert f'value="{residency_a.house_id}"' not in form  # not the house he lives in
+    assert f'value="{elsewhere.pk}"' not in form  # nor one outside the scope
+    for body in ({"moved_on": "2025-01-01"}, {"to_house": elsewhere.pk, "moved_on": ""}):
+        response = client.post(url, body)
+        assert response.status_code == 400
+        assert _html(response).count('class="field-error"') >= 1
+    residency_a.refresh_from_db()
+    assert residency_a.deregistered_at is None
+    assert _audit("registry.residency_deregister") == 0
+    client.force_login(cast.commander)
+    assert client.get(url).status_code == 403
