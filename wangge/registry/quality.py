@@ -338,8 +338,14 @@ def quality_report(
         return QualityReport(period.today, period.since, period.until, by, grid_rows)
     if by != "worker":
         raise ValueError(f"unknown grouping {by!r}")
-    worker_rows = []
-    for worker in _grid_workers(user, region):
+    rows_by_worker = worker_rows(grid_rows, grid_workers(user, region))
+    return QualityReport(period.today, period.since, period.until, by, rows_by_worker)
+
+
+def worker_rows(grid_rows: list[QualityRow], workers: list[User]) -> list[QualityRow]:
+    """Per grid worker: the sum of the grid rows his scope covers (one pass over computed rows)."""
+    rows = []
+    for worker in workers:
         row = QualityRow(
             code=worker.scope_code,
             name=worker.get_full_name() or worker.username,
@@ -349,11 +355,11 @@ def quality_report(
         for grid_row in grid_rows:
             if grid_row.code.startswith(worker.scope_code):
                 row.add(grid_row)
-        worker_rows.append(row)
-    return QualityReport(period.today, period.since, period.until, by, worker_rows)
+        rows.append(row)
+    return rows
 
 
-def _grid_workers(user: User, region: str | None) -> list[User]:
+def grid_workers(user: User, region: str | None) -> list[User]:
     """Active grid workers whose scope lies inside the user's (their grids, for now)."""
     prefix = scope_prefix(user)
     if prefix is None:

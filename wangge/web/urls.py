@@ -7,6 +7,8 @@ from wangge.web import (
     views_notifications,
     views_qr,
     views_registry,
+    views_registry_forms,
+    views_registry_reports,
     views_services,
 )
 
@@ -68,6 +70,42 @@ urlpatterns = [
         "registry/houses/<int:pk>/ratings/",
         views_qr.house_ratings_fragment,
         name="registry-house-ratings",
+    ),
+]
+
+# Registry reports (data quality, QR scan rate) and the resident lifecycle forms.
+urlpatterns += [
+    path("registry/quality/", views_registry_reports.quality_page, name="registry-quality"),
+    path("registry/qr-stats/", views_registry_reports.qr_stats_page, name="registry-qr-stats"),
+    path(
+        "registry/houses/<int:pk>/register/",
+        views_registry_forms.person_register_page,
+        name="registry-person-register",
+    ),
+    path(
+        "registry/residencies/<int:pk>/move-out/",
+        views_registry_forms.residency_move_out_page,
+        name="registry-residency-move-out",
+    ),
+    path(
+        "registry/residencies/<int:pk>/deregister/",
+        views_registry_forms.residency_deregister_page,
+        name="registry-residency-deregister",
+    ),
+    path(
+        "registry/residencies/<int:pk>/move/",
+        views_registry_forms.residency_move_page,
+        name="registry-residency-move",
+    ),
+    path(
+        "registry/residencies/<int:pk>/register/",
+        views_registry_forms.residency_register_action,
+        name="registry-residency-register",
+    ),
+    path(
+        "registry/people/<int:pk>/tags/",
+        views_registry_forms.person_tags_page,
+        name="registry-person-tags",
     ),
 ]
 

@@ -168,7 +168,7 @@ def _worker_page(request: HttpRequest, token: str) -> HttpResponse:
         "sees_people": sees_people,
         "recent_scans": qrcodes.house_scans(house=house, limit=5),
         "can_approve": user.has_perms(("registry.add_person", "registry.add_residency")),
-        **_rating_context(request, house),
+        **rating_context(request, house),
         "rating_next": request.path,
     }
     return render(request, "registry/qr_house.html", context)
@@ -311,7 +311,8 @@ def qr_labels_page(request: HttpRequest) -> HttpResponse:
 # Star rating fragment --------------------------------------------------------------------------
 
 
-def _rating_context(request: HttpRequest, house: House) -> dict[str, Any]:
+def rating_context(request: HttpRequest, house: House) -> dict[str, Any]:
+    """What ``registry/qr_ratings.html`` shows: history, this quarter's suggestion, the form."""
     today = timezone.localdate()
     year, quarter = ratings.quarter_of(today)
     history = list(ratings.house_ratings(house=house))
@@ -368,7 +369,7 @@ def house_ratings_fragment(request: HttpRequest, pk: int) -> HttpResponse:
             ):
                 return redirect(back)
     context = {
-        **_rating_context(request, house),
+        **rating_context(request, house),
         "rating_error": error,
         "rating_next": request.POST.get("next", ""),
     }
@@ -380,5 +381,6 @@ __all__ = [
     "house_qr_page",
     "house_ratings_fragment",
     "qr_labels_page",
+    "rating_context",
     "self_registrations_page",
 ]

@@ -30,6 +30,7 @@ from wangge.regions.models import Grid
 from wangge.regions.selectors import access_grid_for_user, ancestors_of, grid_list
 from wangge.registry import selectors
 from wangge.registry.models import Component, Household, Person, PersonEvent, Residency
+from wangge.web.views_qr import rating_context
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 50
@@ -165,10 +166,14 @@ def house_page(request: HttpRequest, pk: int) -> HttpResponse:
     for household in selectors.household_list(user=request.user, house=house.pk):
         members = [r for r in current if r.household_id == household.pk]
         households.append({"household": household, "members": members})
-    return render(
+    rating: dict[str, Any] = {}
+    if house.rented:
+        rating = {**rating_context(request, house), "rating_next": request.path}
+    response = render(
         request,
         "registry/house.html",
         {
+            **rating,
             "house": house,
             "building": house.building,
             "trail": _trail(house.region_code),
@@ -178,8 +183,13 @@ def house_page(request: HttpRequest, pk: int) -> HttpResponse:
             "visible": visible,
             "relation_labels": RELATION_LABELS,
             "reason_labels": REASON_LABELS,
+            "can_register": request.user.has_perms(
+                ("registry.add_person", "registry.add_residency")
+            ),
         },
     )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @_page_view("registry.view_household", "registry.view_person")
