@@ -342,7 +342,9 @@ else:
         "name": "wangge",
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": False,
-        "consumer": {"workers": 2, "worker_type": "thread"},
+        # An idle consumer polls the SQLite queue at most a second apart (Huey's default backs off to
+        # 10 s), so a ledger import queued on an idle demo starts at once; Redis pops are blocking.
+        "consumer": {"workers": 2, "worker_type": "thread", "max_delay": 1.0},
     }
 
 # Django's cache holds the rate-limit counters (self-registration): in Redis when WANGGE_REDIS_URL
