@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import h3
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from wangge.cases.models import Case, Category
+from wangge.cases.models import Case, CaseEvent, Category
 from wangge.cases.workflow import (
     LOCAL_OFFICERS,
     OFFICER_LEVEL,
@@ -158,6 +158,37 @@ def by_deadline(cases: QuerySet[Case]) -> QuerySet[Case]:
     return cases.order_by(
         "-is_overdue", F("stage_deadline").asc(nulls_last=True), "-created_at", "-pk"
     )
+
+
+def actionable_groups(
+    *, user: User, groups: Iterable[tuple[str, Iterable[Action]]], number: str = ""
+) -> list[tuple[str, QuerySet[Case]]]:
+    """A work list split into groups: each case under the first group whose actions the user may
+    take on it (so no case is counted twice), nearest deadline first; ``number`` filters by a part
+    of the case number."""
+    roles = user_roles(user)
+    taken = Q(pk__in=[])
+    found = []
+    for key, actions in groups:
+        wanted = actionable_q(user, actions, roles)
+        cases = Case.objects.filter(wanted & ~taken)
+        if number:
+            cases = cases.filter(number__contains=number)
+        cases = cases.select_related("category", "grid", "owner_user").defer("grid__boundary_wkb")
+        found.append((key, by_deadline(cases)))
+        taken |= wanted
+    return found
+
+
+def extension_news_q(now: datetime, *, days: int = 7) -> Q:
+    """Cases with an extension request pending or answered within ``days``: what a department
+    handler looks at to learn whether more time was granted."""
+    answered = CaseEvent.objects.filter(
+        case=OuterRef("pk"),
+        action__in=(Action.APPROVE_EXTENSION.value, Action.DENY_EXTENSION.value),
+        created_at__gte=now - timedelta(days=days),
+    )
+    return Q(extension_requested=True) | Q(Exists(answered))
 
 
 def decisions_q() -> Q:

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -50,11 +50,13 @@ from wangge.cases.models import (
 from wangge.cases.photos import case_photo_add, prepare_photo
 from wangge.cases.selectors import (
     access_case_for_user,
+    actionable_groups,
     actionable_q,
     by_deadline,
     case_list,
     decisions_q,
     duplicate_candidates,
+    extension_news_q,
     owner_q,
 )
 from wangge.cases.services import case_act
@@ -161,7 +163,6 @@ class Queue:
 OPEN = tuple(sorted(OPEN_STATES))
 HANDLING = (S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS)
 OWNER_ACTIONS = (Action.ACKNOWLEDGE, Action.START, Action.HANDLE)
-EXTENSION_ANSWERS = (Action.APPROVE_EXTENSION.value, Action.DENY_EXTENSION.value)
 
 # The district's queues: every stage of the loop inside the user's scope.
 QUEUES = (
@@ -192,13 +193,6 @@ FLAG_QUEUES = (
     Queue("supervised", gettext_lazy("Supervised"), OPEN, where=lambda now: Q(is_supervised=True)),
     Queue("suspended", gettext_lazy("Suspended"), OPEN, where=lambda now: Q(is_suspended=True)),
 )
-
-
-def _extension_news(now: datetime) -> Q:
-    answered = CaseEvent.objects.filter(
-        case=OuterRef("pk"), action__in=EXTENSION_ANSWERS, created_at__gte=now - timedelta(days=7)
-    )
-    return Q(extension_requested=True) | Q(Exists(answered))
 
 
 # A department's queues: the cases dispatched to it (or to the handler in person), by step.
@@ -235,7 +229,7 @@ DEPARTMENT_QUEUES = (
         "extensions",
         gettext_lazy("Extensions requested or answered"),
         HANDLING,
-        where=_extension_news,
+        where=extension_news_q,
     ),
     Queue(
         "awaiting-verification",
@@ -1068,20 +1062,14 @@ class TaskGroup:
 
 
 def task_groups(user: User, *, number: str = "") -> list[tuple[str, Any, QuerySet[Case]]]:
-    """The phone's task groups as querysets: each case under the first group whose actions the user
+    """The phone's task groups, labelled: each case under the first group whose actions the user
     may take on it, nearest deadline first."""
-    roles = user_roles(user)
-    taken = Q(pk__in=[])
-    groups = []
-    for key, label, actions in MOBILE_GROUPS:
-        wanted = actionable_q(user, actions, roles)
-        cases = Case.objects.filter(wanted & ~taken)
-        if number:
-            cases = cases.filter(number__contains=number)
-        cases = cases.select_related("category", "grid", "owner_user").defer("grid__boundary_wkb")
-        groups.append((key, label, by_deadline(cases)))
-        taken |= wanted
-    return groups
+    labels = {key: label for key, label, _actions in MOBILE_GROUPS}
+    groups = [(key, actions) for key, _label, actions in MOBILE_GROUPS]
+    return [
+        (key, labels[key], cases)
+        for key, cases in actionable_groups(user=user, groups=groups, number=number)
+    ]
 
 
 @_cases_view

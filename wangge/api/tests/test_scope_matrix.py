@@ -76,6 +76,9 @@ SCOPE_FREE: dict[str, str] = {
     "set_language": "stores the language choice in the session",
     "account-totp-verify": "the signed-in user's own second factor",
     "account-totp-enrol": "the signed-in user's own second factor",
+    "web:notification-read": "marks one of the caller's own notifications read: the inbox is per "
+    "person, not per place; another person's answers 404 like a missing one "
+    "(web/tests/test_notifications.py)",
 }
 # Whole namespaces left out.
 SCOPE_FREE_NAMESPACES: dict[str, str] = {
@@ -89,6 +92,7 @@ CREATE_FREE: dict[str, str] = {
     "importer's scope is rejected row by row "
     "(registry/tests/test_ledgers.py::test_a_building_in_another_grid_rejects_the_row)",
     "web:ledgers": "the upload form of api:ledger-imports (same service, same row checks)",
+    "web:notifications-read-all": "marks the caller's own notifications read; names no object",
 }
 # GET endpoints whose own object may have nothing to show (no 200 expected at home).
 NOTHING_AT_HOME: dict[str, str] = {

@@ -45,6 +45,10 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     "selectors.person_list",
     ("wangge/web/views_registry.py", "household_page", "Residency"): "the members of a household "
     "fetched through access_household_for_user; the people are filtered by person_list",
+    ("wangge/web/views_cases.py", "_names_in", "Grid"): "the names of the grids an event of a "
+    "visible case names (a transfer's from and to): the published territory, not scoped rows",
+    ("wangge/web/views_registry_reports.py", "qr_stats_page", "Region"): "the names of the "
+    "communities above grids the scan-rate selector already filtered by scope",
     ("wangge/web/views_registry.py", "person_page", "Household"): "the care classes of the "
     "households of a person fetched through access_person_for_user",
 }

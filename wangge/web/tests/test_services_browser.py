@@ -100,7 +100,7 @@ def test_a_missing_case_shows_the_branded_404_page_with_a_way_back(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"error-404{suffix}.png"), full_page=True)
     page.click("text=返回首页")
-    page.wait_for_url(f"{live_server.url}/map/")
+    page.wait_for_url(f"{live_server.url}/console/**")  # home lands the commander on the console
     assert errors == []
 
 
