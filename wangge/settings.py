@@ -222,7 +222,7 @@ WANGGE_SELF_REGISTRATION_LIMIT = env_int("WANGGE_SELF_REGISTRATION_LIMIT", 5, mi
 WANGGE_SELF_REGISTRATION_WINDOW_SECONDS = env_int(
     "WANGGE_SELF_REGISTRATION_WINDOW_SECONDS", 3600, minimum=1
 )
-# TOTP (django-otp) for administrators and the district commander; off in the demo (WANGGE_DEBUG=1).
+# TOTP (django-otp) for administrators and the district commander; off in the demo (var/demo.env).
 WANGGE_REQUIRE_TOTP = env_bool("WANGGE_REQUIRE_TOTP", not DEBUG)
 WANGGE_TOTP_ROLES = ["district_commander", "system_admin"]
 OTP_TOTP_ISSUER = "Wangge 网格"
