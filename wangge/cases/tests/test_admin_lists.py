@@ -33,6 +33,7 @@ def admin_client(client, cast):
         "?to_state=accepted",
         "?created_at__gte=2020-01-01+00:00:00%2B08:00",
         "?q=",
+        "?_facets=True",
     ],
 )
 @pytest.mark.parametrize("model", ["caseevent", "case"])
