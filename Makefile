@@ -30,16 +30,22 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-## demo: install, migrate SQLite, load the demo district (once), print logins, serve on 127.0.0.1:$(PORT)
-## with the Huey consumer running beside the web server
+## demo: install, write the demo's own keys and production settings (var/demo.env, once), migrate
+## SQLite, collect the static files, load the demo district (once), print logins and serve on
+## http://127.0.0.1:$(PORT) as production runs (WANGGE_DEBUG off: branded error pages, static files
+## from WhiteNoise) over plain HTTP, with the Huey consumer running beside the web server
+DEMO_ENV := var/demo.env
 demo: $(VENV)/.installed
-	WANGGE_DEBUG=1 $(PY) manage.py migrate --noinput -v 0
-	WANGGE_DEBUG=1 $(PY) manage.py demo_data --district $(DISTRICT)
-	WANGGE_DEBUG=1 $(PY) manage.py demo_logins --port $(PORT)
-	@echo "Starting the task consumer (deadlines, notifications) beside the web server"
-	@WANGGE_DEBUG=1 $(PY) manage.py run_huey --quiet > var/huey.log 2>&1 & echo $$! > var/huey.pid; \
-	  trap 'kill $$(cat var/huey.pid) 2>/dev/null; rm -f var/huey.pid' EXIT INT TERM; \
-	  WANGGE_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@$(PY) -m wangge.demo.env $(DEMO_ENV) --database var/wangge.sqlite3
+	@set -a && . ./$(DEMO_ENV) && set +a && \
+	  $(PY) manage.py migrate --noinput -v 0 && \
+	  $(PY) manage.py collectstatic --noinput -v 0 && \
+	  $(PY) manage.py demo_data --district $(DISTRICT) && \
+	  $(PY) manage.py demo_logins --port $(PORT) && \
+	  echo "Starting the task consumer (deadlines, notifications) beside the web server" && \
+	  { $(PY) manage.py run_huey --quiet > var/huey.log 2>&1 & echo $$! > var/huey.pid; } && \
+	  trap 'kill $$(cat var/huey.pid) 2>/dev/null; rm -f var/huey.pid' EXIT INT TERM && \
+	  $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: install dev dependencies, lint, then the whole suite on SQLite and on PostgreSQL if it answers
 test: $(VENV)/.installed-dev lint test-sqlite test-postgres

@@ -24,6 +24,15 @@ from wangge.lib.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("WANGGE_VAR_DIR", str(BASE_DIR / "var")))
 
+
+def _ensure_dir(path: Path, variable: str) -> None:
+    """Create a directory the settings name (a fresh checkout has no var/), or say which one fails."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EnvError(f"{variable}: cannot create the directory {path}: {exc.strerror}.") from None
+
+
 DEBUG = env_bool("WANGGE_DEBUG", False)
 
 _DEV_SECRET = "wangge-development-only-secret-key-not-for-production-use-0123456789"  # noqa: S105
@@ -114,7 +123,7 @@ _default_db = dj_database_url.parse(
 )
 if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     if _default_db["NAME"] != ":memory:":
-        Path(_default_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        _ensure_dir(Path(_default_db["NAME"]).parent, "WANGGE_DATABASE_URL")
     _default_db["CONN_MAX_AGE"] = 0
     _default_db["OPTIONS"] = {
         # WAL lets readers work while one writer commits; IMMEDIATE takes the write lock at BEGIN so
@@ -226,7 +235,7 @@ WANGGE_SELF_REGISTRATION_LIMIT = env_int("WANGGE_SELF_REGISTRATION_LIMIT", 5, mi
 WANGGE_SELF_REGISTRATION_WINDOW_SECONDS = env_int(
     "WANGGE_SELF_REGISTRATION_WINDOW_SECONDS", 3600, minimum=1
 )
-# TOTP (django-otp) for administrators and the district commander; off in the demo (WANGGE_DEBUG=1).
+# TOTP (django-otp) for administrators and the district commander; off in the demo (var/demo.env).
 WANGGE_REQUIRE_TOTP = env_bool("WANGGE_REQUIRE_TOTP", not DEBUG)
 WANGGE_TOTP_ROLES = ["district_commander", "system_admin"]
 OTP_TOTP_ISSUER = "Wangge 网格"
@@ -337,6 +346,7 @@ if WANGGE_REDIS_URL:
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
 else:
+    _ensure_dir(VAR_DIR, "WANGGE_VAR_DIR")  # the task queue's SQLite file is opened at start
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "wangge",

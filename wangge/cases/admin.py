@@ -5,8 +5,8 @@ Cases change state only through ``wangge.cases.services``: the admin shows them 
 them. The taxonomy rows transcribed from GB/T 47678.5 keep their code and provenance read-only, so
 every row stays traceable to the table it came from (docs/standards.md).
 
-This module is imported when Django starts (admin autodiscovery): it imports models only, and the
-task queue lazily.
+This module is imported when Django starts (admin autodiscovery): it imports models and the
+workflow's action names only, and the task queue lazily.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from wangge.cases.models import (
     ResponsibilityRule,
     TimeLimit,
 )
+from wangge.cases.workflow import Action
 from wangge.core.audit import audit_log_write
 
 # Fields of a GB/T row that the standard fixes; a local row may change all of them.
@@ -160,22 +161,82 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "region_code",
         "created_at",
     )
-    list_filter = ("state", "source", "is_overdue", "level", "urgency", "is_supervised")
+    list_filter = (
+        ("created_at", admin.DateFieldListFilter),
+        "state",
+        "source",
+        "is_overdue",
+        "level",
+        "urgency",
+        "is_supervised",
+    )
     search_fields = ("number",)
-    date_hierarchy = "created_at"
+    # No date_hierarchy: its year links scan every case (~1.5 s for the demo's 100,000 on SQLite).
     list_select_related = ("category",)
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice reads the whole table
     # The phone's ciphertext and lookup hash are of no use to a reader; the masked number is shown.
     exclude = ("reporter_phone_token", "reporter_phone_hash")
     inlines = (CaseEventInline,)
 
 
+class EventActionFilter(admin.SimpleListFilter):
+    """The actions of the workflow, listed from code: the default filter would read
+    ``SELECT DISTINCT action`` over every event (a full scan of the largest table)."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        values = ["report", *(action.value for action in Action), "overdue"]
+        return [(value, value) for value in values]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+class EventStateFilter(admin.SimpleListFilter):
+    """The state an event led to, from ``Case.State`` (no ``SELECT DISTINCT`` over the events)."""
+
+    title = _("to")
+    parameter_name = "to_state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(Case.State.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(to_state=self.value()) if self.value() else queryset
+
+
 @admin.register(CaseEvent)
 class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The history of every case, newest first.
+
+    Built to open at once on a year of a district (the demo's ~864,000 events): no
+    ``date_hierarchy`` (its year links are a ``SELECT DISTINCT`` of a time-zone-converted date over
+    every row, ~10 s on SQLite), filters whose choices come from code and a date filter that needs
+    no query, ordering on the ``created_at`` index, and no second count of the whole table.
+    """
+
     list_display = ("created_at", "case", "action", "from_state", "to_state", "actor")
-    list_filter = ("action", "to_state")
+    list_filter = (("created_at", admin.DateFieldListFilter), EventActionFilter, EventStateFilter)
     search_fields = ("case__number",)
-    date_hierarchy = "created_at"
     list_select_related = ("case", "actor")
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice reads the whole table
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        """Events of the cases whose number contains the term, found in the case table first (a
+        join would test the number of every event in time order)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        cases = Case.objects.filter(number__contains=term).values("pk")
+        return queryset.filter(case_id__in=cases), False
 
 
 def _wake_sender() -> None:

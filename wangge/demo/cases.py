@@ -23,6 +23,9 @@ district, so the same seed and ``now`` give the same cases):
 - Hours follow each source's day (patrols 8–18, the hotline around the clock with two peaks, the
   app in the evening); points are drawn inside the social grids' stored polygons, grids weighted by
   population (and a little by area), so every case has its grid, region code and H3 cell.
+- People: a patrol report and the on-site checks of a case are the work of its grid's own worker
+  (``gw-<grid code>``, ``gridworker_<district>`` in the first grid; ``wangge.demo.people``), so a
+  worker's list holds the cases of their grid only.
 - Lifecycles: most cases are accepted, dispatched along the responsibility matrix
   (``wangge.demo.departments``), handled and verified on time, evaluated (public reports, mostly
   满意) and archived. Some miss a stage deadline (``overdue`` events, escalation of stalled
@@ -76,6 +79,7 @@ from wangge.core.models import Department, User
 from wangge.core.sqlparts import db_converter
 from wangge.core.workcalendar import current_calendar
 from wangge.demo.departments import department_code
+from wangge.demo.people import grid_workers_by_grid
 from wangge.lib.calendar import TimeUnit, WorkCalendar
 from wangge.regions.models import Grid, Region
 
@@ -486,6 +490,7 @@ class _Context:
     department_by_code: dict[str, int]
     handler_of: dict[int, int]
     users: dict[str, User]
+    workers: dict[str, int]  # social grid code → its demo grid worker (wangge.demo.people)
     returns_before_arbitration: int
 
     def limit(self, category_id: int, grade: str, stage: str) -> _Limit | None:
@@ -591,6 +596,12 @@ def _load(district_code: str, now: datetime) -> _Context:
         handler_of.setdefault(user.department_id, user.pk)
     usernames = ("commander", "operator", "dispatcher", "community", "gridworker")
     users = {name: User.objects.get(username=f"{name}_{district_code}") for name in usernames}
+    workers = grid_workers_by_grid(district_code)
+    if unmanned := [g["code"] for g in grids if g["code"] not in workers]:
+        raise ValueError(
+            f"{len(unmanned)} social grids of {district_code} have no demo grid worker "
+            f"(first {unmanned[0]}): run wangge.demo.people.demo_users_ensure first"
+        )
     return _Context(
         district=district,
         clock=clock,
@@ -608,6 +619,7 @@ def _load(district_code: str, now: datetime) -> _Context:
         department_by_code={d.code: d.pk for d in departments.values()},
         handler_of=handler_of,
         users=users,
+        workers=workers,
         returns_before_arbitration=settings.WANGGE_RETURNS_BEFORE_ARBITRATION,
     )
 
@@ -862,8 +874,8 @@ class _Life:
         self.commander = users["commander"].pk
         self.operator = users["operator"].pk
         self.dispatcher = users["dispatcher"].pk
-        self.gridworker = users["gridworker"]
         self.community = users["community"]
+        self.workers = ctx.workers
 
     # Times ---------------------------------------------------------------------------------------
 
@@ -988,15 +1000,16 @@ class _Life:
         return intents, facts
 
     def field_actor(self, region_code: str) -> int:
-        if region_code == self.gridworker.scope_code:
-            return self.gridworker.pk
+        """Who checks on site: the grid's own worker (a grid without one: community, centre)."""
+        if region_code in self.workers:
+            return self.workers[region_code]
         if region_code.startswith(self.community.scope_code):
             return self.community.pk
         return self.operator
 
     def reporter(self, source: str, region_code: str) -> int | None:
         if source == SRC.PATROL:
-            return self.gridworker.pk
+            return self.workers[region_code]  # the grid's own worker patrols it
         if source in {SRC.HOTLINE, SRC.MESSAGE}:
             return self.operator
         if source == SRC.WALK_IN:
@@ -1135,7 +1148,7 @@ class _Life:
     def verify(self, intents: list[_Intent], t: int, facts: dict[str, Any], verifier: int) -> int:
         rnd = self.rnd
         self_handled = facts["self_handled"] and "department" not in facts
-        if self_handled and verifier == self.gridworker.pk:
+        if self_handled and verifier == facts["reporter"]:
             verifier = self.operator  # who handled may not verify (workflow "own_work")
         limit = self.ctx.limit(facts["category"].pk, facts["grade"], Stage.VERIFY)
         if rnd.random() < P_LATE_VERIFY:

@@ -320,17 +320,39 @@ def _rules_ensure(
 
 
 def featured_logins(district_code: str) -> list[DemoLogin]:
-    """The department handlers ``demo_logins`` shows besides the one-per-role cast."""
+    """One handler per department the district's responsibility matrix dispatches to (in the order
+    of ``DEPARTMENTS``, then the street teams), so that whoever follows a case can sign in as
+    whoever must act."""
+    department_ids = (
+        ResponsibilityRule.objects.filter(region_code__startswith=district_code)
+        .values_list("department_id", flat=True)
+        .distinct()
+    )
+    handlers = (
+        User.objects.filter(
+            department_id__in=department_ids,
+            groups__name=Role.DEPARTMENT_HANDLER.value,
+            is_active=True,
+        )
+        .exclude(username=f"department_{district_code}")
+        .select_related("department")
+        .order_by("department__code", "username")
+    )
+    order = {department_code(spec.code, district_code): i for i, spec in enumerate(DEPARTMENTS)}
     logins = []
-    for code in ("chengguan",):
-        user = User.objects.filter(username=handler_username(code, district_code)).first()
-        if user is None:
+    seen: set[int] = set()
+    for user in sorted(handlers, key=lambda u: order.get(u.department.code, len(order))):
+        if user.department_id in seen:
             continue
+        seen.add(user.department_id)
         token, _created = Token.objects.get_or_create(user=user)
-        department = user.department.name if user.department_id else ""
         logins.append(
             DemoLogin(
-                user.username, Role.DEPARTMENT_HANDLER.value, user.scope_code, department, token.key
+                user.username,
+                Role.DEPARTMENT_HANDLER.value,
+                user.scope_code,
+                user.department.name,
+                token.key,
             )
         )
     return logins

@@ -18,6 +18,7 @@ from django.db.models import Count
 from wangge.cases import deadlines, sla
 from wangge.cases.dispatch import suggest_department
 from wangge.cases.models import Case, CaseEvent, CaseNumberSequence, Category, ResponsibilityRule
+from wangge.cases.selectors import case_list
 from wangge.cases.services import Intake, case_act, case_create
 from wangge.cases.workflow import OPEN_STATES, RULES, Action
 from wangge.core import pii
@@ -26,8 +27,9 @@ from wangge.core.roles import user_roles
 from wangge.core.workcalendar import current_calendar
 from wangge.demo import cases as demo_cases
 from wangge.demo.departments import departments_ensure
-from wangge.demo.people import demo_users_ensure
+from wangge.demo.people import DEMO_PASSWORD, demo_users_ensure
 from wangge.lib.calendar import TimeUnit
+from wangge.regions.models import Grid
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -228,6 +230,32 @@ def test_the_year_looks_like_a_district(demo):
     for case in cases[:50]:
         assert case.grid.boundary.contains(shapely.Point(case.lng, case.lat))
         assert case.region_code == case.grid.code
+
+
+def test_each_grid_worker_sees_the_cases_of_their_grid_only(demo):
+    generate(1500)
+    printed = User.objects.get(username="gridworker_110102")
+    visible = case_list(user=printed)
+    assert visible.filter(reporter=printed).exists()  # the printed worker has their own reports
+    assert set(visible.values_list("region_code", flat=True)) == {printed.scope_code}
+    other_grid = Case.objects.exclude(region_code=printed.scope_code).first().region_code
+    worker = User.objects.get(username=f"gw-{other_grid}")
+    assert user_roles(worker) == {"grid_worker"} and worker.scope_code == other_grid
+    assert set(case_list(user=worker).values_list("region_code", flat=True)) == {other_grid}
+    # Every patrol report and on-site check is the work of the grid's own worker.
+    patrols = Case.objects.filter(source=Case.Source.PATROL).select_related("reporter")
+    assert patrols and all(c.reporter.scope_code == c.region_code for c in patrols)
+    confirms = CaseEvent.objects.filter(action="confirm").select_related("case", "actor")
+    assert confirms and all(e.actor.scope_code == e.case.region_code for e in confirms)
+
+
+def test_demo_users_give_every_social_grid_its_worker_once(demo):
+    grids = Grid.objects.filter(layer_id="social", code__startswith="110102")
+    workers = User.objects.filter(username__startswith="gw-110102")
+    assert sorted(w.scope_code for w in workers) == sorted(g.code for g in grids)
+    assert workers.first().check_password(DEMO_PASSWORD)
+    demo_users_ensure("110102")
+    assert User.objects.filter(username__startswith="gw-110102").count() == grids.count()
 
 
 def test_same_seed_same_year(demo):

@@ -22,6 +22,14 @@ def test_demo_district_loads_once_and_answers_the_readme_lookup(capsys):
     call_command("demo_logins")
     printed = capsys.readouterr().out
     assert "commander_110102" in printed and "gridworker_110102" in printed
+    # One handler per department of the matrix (25 and the first three streets' teams) and the
+    # grid workers' pattern; --all lists every grid worker.
+    for handler in ("chengguan_110102", "ranqi_110102", "reli_110102", "jiedao003_110102"):
+        assert handler in printed
+    assert "gw-<grid code>, one per social grid (1,623)" in printed
+    call_command("demo_logins", "--all")
+    listed = capsys.readouterr().out
+    assert sum(line.startswith("gw-110102") for line in listed.splitlines()) == 1623
 
     client = APIClient()
     token = Token.objects.get(user__username="commander_110102")
