@@ -123,6 +123,8 @@ def test_a_grid_worker_takes_a_residents_photo_on_a_phone(
     page.locator(".field-error").first.wait_for()
     assert "不是 JPEG、PNG 或 WebP 图片。" in page.locator(".field-error").first.inner_text()
     assert not Person.objects.get(pk=person.pk).photo
+    _no_sideways_scroll(page)
+    _shoot(page, "registry-person-photo-error-360")
 
     page.locator("input[type=file][name=photo]").set_input_files(
         {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": _portrait_jpeg()}
