@@ -1,105 +1,28 @@
 """Photos of a case: only JPEG, PNG or WebP, size-limited; EXIF GPS is read, then every piece of
 metadata is stripped by re-encoding before the file is stored (a phone photo carries the
-reporter's position, device and time)."""
+reporter's position, device and time). The cleaning itself is ``lib.images`` (through
+``core.images``, which words its refusals)."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import IO, Any
+from typing import IO
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from wangge.cases.models import Case, CaseEvent, CasePhoto
 from wangge.cases.workflow import PHOTO_EVENT, photo_refusal
 from wangge.core.audit import audit_log_write
 from wangge.core.errors import InvalidInputError, PermissionDeniedError
+from wangge.core.images import clean_upload
 from wangge.core.models import User
 from wangge.core.roles import user_roles
-
-FORMATS = {
-    "JPEG": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"),
-    "WEBP": ("image/webp", "webp"),
-}
-MAX_PIXELS = 40_000_000  # decompression-bomb guard: a 40-megapixel photo is already huge
-
-
-@dataclass(frozen=True)
-class CleanImage:
-    content: bytes
-    content_type: str
-    extension: str
-    width: int
-    height: int
-    gps: tuple[float, float] | None  # (lng, lat) from EXIF, WGS-84 as phones record it
-
-
-def clean_image(stream: IO[bytes], *, max_bytes: int | None = None) -> CleanImage:
-    """Check and re-encode an uploaded image without metadata; raise InvalidInputError on bad input."""
-    max_bytes = max_bytes or settings.WANGGE_PHOTO_MAX_BYTES
-    data = stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise InvalidInputError(
-            _("The photo is too large."),
-            {"photo": [_("At most %(mb)s MB.") % {"mb": round(max_bytes / 2**20, 1)}]},
-        )
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        image = Image.open(io.BytesIO(data))
-        image_format = image.format or ""
-        if image_format not in FORMATS:
-            raise InvalidInputError(
-                _("Only JPEG, PNG or WebP photos are accepted."),
-                {"photo": [_("This file is %(format)s.") % {"format": image_format or "?"}]},
-            )
-        if image.width * image.height > MAX_PIXELS:
-            raise InvalidInputError(
-                _("The photo has too many pixels."), {"photo": [_("Too large.")]}
-            )
-        gps = _exif_gps(image.getexif())
-        image = ImageOps.exif_transpose(image)  # keep the visible orientation, lose the tag
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
-        raise InvalidInputError(
-            _("The file is not a readable image."), {"photo": [_("Not a JPEG, PNG or WebP image.")]}
-        ) from None
-    content_type, extension = FORMATS[image_format]
-    out = io.BytesIO()
-    if image_format == "JPEG":
-        image.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
-    elif image_format == "PNG":
-        image.save(out, "PNG", optimize=True)
-    else:
-        image.save(out, "WEBP", quality=88)
-    return CleanImage(out.getvalue(), content_type, extension, image.width, image.height, gps)
-
-
-def _exif_gps(exif: Image.Exif) -> tuple[float, float] | None:
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    try:
-        lat = _degrees(gps[ExifTags.GPS.GPSLatitude], gps.get(ExifTags.GPS.GPSLatitudeRef, "N"))
-        lng = _degrees(gps[ExifTags.GPS.GPSLongitude], gps.get(ExifTags.GPS.GPSLongitudeRef, "E"))
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
-        return None
-    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-        return None
-    return lng, lat
-
-
-def _degrees(value: Any, ref: str) -> float:
-    degrees, minutes, seconds = (float(Fraction(str(part))) for part in value)
-    number = degrees + minutes / 60 + seconds / 3600
-    return -number if ref in ("S", "W") else number
+from wangge.lib.images import CleanImage
 
 
 @dataclass(frozen=True)
@@ -115,7 +38,7 @@ def prepare_photo(*, kind: str, stream: IO[bytes]) -> PreparedPhoto:
     """Check and clean an upload before any transaction starts (decoding is the slow part)."""
     if kind not in CasePhoto.Kind.values:
         raise InvalidInputError(_("Unknown photo kind."), {"kind": [_("before or after")]})
-    clean = clean_image(stream)
+    clean = clean_upload(stream)
     return PreparedPhoto(kind, clean, hashlib.sha256(clean.content).hexdigest())
 
 

@@ -1,7 +1,8 @@
 """The life of a resident in the registry: the real events, one service each.
 
 register at a house → (move in elsewhere) → move out → deregister; change of residency type;
-residence permit issued and renewed; details corrected; two records of one person merged.
+residence permit issued and renewed; details corrected; the photo set or removed; two records of
+one person merged.
 
 Every service is one transaction that writes the change, a ``PersonEvent`` row (the person's
 history) and an audit row. Flips of a residency's state are conditional updates whose row count is
@@ -11,11 +12,15 @@ numbers are sealed here (``registry.identity``) and appear in events and audit r
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from functools import partial
+from typing import IO, Any
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +28,7 @@ from django.utils.translation import gettext as _
 from wangge.core.audit import audit_log_write
 from wangge.core.errors import ConflictError, InvalidInputError
 from wangge.core.idmessages import id_error_text
+from wangge.core.images import clean_upload
 from wangge.core.models import User
 from wangge.registry import identity
 from wangge.registry.care import refresh_care_classes
@@ -948,3 +954,85 @@ def residency_update(
         )
         _audit(actor, "residency_update", residency.person, residency=residency.pk, fields=changed)
     return residency
+
+
+# Photo --------------------------------------------------------------------------------------------
+
+
+def person_photo_set(*, person: Person, stream: IO[bytes], actor: User | None) -> Person:
+    """Store the person's photo (a new one replaces the old). The upload is checked and re-encoded
+    without metadata first (``core.images``: JPEG, PNG or WebP, size-limited; refusals are field
+    errors on ``photo``), outside the transaction since decoding is the slow part. The file is
+    written in the transaction with the row, the history and the audit row; if that fails, the new
+    file is removed, and the old file is removed only after the commit (unless another record, a
+    merged duplicate, still points at it)."""
+    _require_active(person)
+    clean = clean_upload(stream, field="photo")
+    digest = hashlib.sha256(clean.content).hexdigest()
+    field_file = None
+    try:
+        with transaction.atomic():
+            current = _lock_active(person)
+            old_name = current.photo.name or ""
+            current.photo.save(
+                f"{current.pk}-{digest[:12]}.{clean.extension}",
+                ContentFile(clean.content),
+                save=False,
+            )
+            field_file = current.photo
+            Person.objects.filter(pk=current.pk).update(
+                photo=current.photo.name, updated_at=timezone.now()
+            )
+            change = "replaced" if old_name else "added"
+            _event(current, PersonEvent.Action.UPDATED, actor, fields=["photo"], photo=change)
+            _audit(
+                actor,
+                "person_photo_set",
+                current,
+                photo=change,
+                sha256=digest,
+                width=clean.width,
+                height=clean.height,
+                exif_gps_removed=clean.gps is not None,
+            )
+            if old_name:
+                transaction.on_commit(partial(_delete_unused_photo, old_name))
+    except BaseException:
+        if field_file is not None and field_file.name:
+            field_file.storage.delete(field_file.name)
+        raise
+    person.photo = current.photo
+    return person
+
+
+@transaction.atomic
+def person_photo_clear(*, person: Person, actor: User | None) -> Person:
+    """Remove the person's photo (e.g. a photo of someone else); the file goes after the commit."""
+    current = _lock_active(person)
+    old_name = current.photo.name or ""
+    if not old_name:
+        raise invalid({"photo": [_("This person has no photo.")]})
+    Person.objects.filter(pk=current.pk).update(photo="", updated_at=timezone.now())
+    _event(current, PersonEvent.Action.UPDATED, actor, fields=["photo"], photo="removed")
+    _audit(actor, "person_photo_clear", current, photo="removed")
+    transaction.on_commit(partial(_delete_unused_photo, old_name))
+    person.photo = ""
+    return person
+
+
+def _require_active(person: Person) -> None:
+    if person.status != Person.Status.ACTIVE:
+        raise ConflictError(_("This record was merged into another one; use that one."))
+
+
+def _lock_active(person: Person) -> Person:
+    current = Person.objects.select_for_update().get(pk=person.pk)
+    _require_active(current)
+    return current
+
+
+def _delete_unused_photo(name: str) -> None:
+    """Delete a replaced photo's file unless a record still points at it (a merge copies the
+    duplicate's photo name onto the survivor, so two records can share one file)."""
+    if not Person.objects.filter(photo=name).exists():
+        default_storage.delete(name)

@@ -107,6 +107,21 @@ urlpatterns += [
         views_registry_forms.person_tags_page,
         name="registry-person-tags",
     ),
+    path(
+        "registry/people/<int:pk>/photo/",
+        views_registry_forms.person_photo_page,
+        name="registry-person-photo",
+    ),
+    path(
+        "registry/people/<int:pk>/photo/remove/",
+        views_registry_forms.person_photo_clear_action,
+        name="registry-person-photo-clear",
+    ),
+    path(
+        "registry/people/<int:pk>/photo/image/",
+        views_registry_forms.person_photo_file,
+        name="registry-person-photo-file",
+    ),
 ]
 
 # Ledgers (台账): templates, import with progress, rejects, export.

@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from wangge.core import pii
 from wangge.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -42,6 +42,11 @@ RELATION_LABELS = dict(Residency.Relation.choices)
 REASON_LABELS = dict(Residency.DeregistrationReason.choices)
 PERMIT_LABELS = dict(Residency.PermitStatus.choices)
 STATUS_LABELS = dict(Component.Status.choices)
+PHOTO_CHANGES = {  # lifecycle.person_photo_set / person_photo_clear
+    "added": pgettext_lazy("photo change", "added"),
+    "replaced": pgettext_lazy("photo change", "replaced"),
+    "removed": pgettext_lazy("photo change", "removed"),
+}
 
 
 def _page_view(*permissions: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., Any]]:
@@ -329,6 +334,8 @@ def _event_row(event: PersonEvent) -> dict[str, Any]:
             shown.append((_("Valid until"), str(value)))
         elif key in ("from", "to"):
             shown.append((_("From") if key == "from" else _("To"), str(value)))
+        elif key == "photo":
+            shown.append((_("Photo"), str(PHOTO_CHANGES.get(value, value))))
     actor = event.actor
     return {
         "event": event,

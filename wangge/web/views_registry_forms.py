@@ -1,6 +1,6 @@
 """The resident lifecycle as forms on the registry pages: register someone at a house (a known ID
 number adds a residency to that person: he moves in), complete a reported registration, record the
-move-out, deregister, and the person's tags.
+move-out, deregister, the person's tags and photo.
 
 Each view fetches its object through the scope (404 like missing), needs the same permissions as the
 matching API endpoint (403 without), and calls the lifecycle service, which checks the rules, seals
@@ -8,6 +8,9 @@ ID and phone numbers and writes the person's history and the audit row. The Djan
 the typed values; the service's field errors come back onto the same fields. A valid POST redirects
 (POST + redirect + GET); an invalid one renders the form again with every message, status 400
 (409 when the record changed meanwhile), and nothing is written.
+
+The photo is personal data: it is never a public /media/ URL, only ``person_photo_file``, which
+fetches the person through the scope and answers ``no-store``.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wangge.core.errors import (
     ConflictError,
@@ -30,6 +33,7 @@ from wangge.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from wangge.lib.images import FORMATS
 from wangge.registry import lifecycle, moves, selectors
 from wangge.registry.models import House, Person, Residency, Tag
 from wangge.registry.qrcodes import house_label
@@ -178,6 +182,22 @@ class MoveForm(forms.Form):
         ]
 
 
+class PhotoForm(forms.Form):
+    """The upload only; the service checks that it is an image and cleans it."""
+
+    photo = forms.FileField(
+        label=gettext_lazy("Photo"),
+        widget=forms.FileInput(
+            # The grid worker photographs the resident: the phone's back camera.
+            attrs={"accept": "image/*", "capture": "environment"}
+        ),
+        help_text=gettext_lazy(
+            "JPEG, PNG or WebP. The position and camera details in the file are removed."
+        ),
+        error_messages={"required": gettext_lazy("Choose a photo or take one.")},
+    )
+
+
 class TagsForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -198,6 +218,7 @@ def _run(
     action: Callable[[dict[str, Any]], str],
     context: dict[str, Any],
     success_url: str,
+    template: str = "registry/form_page.html",
 ) -> HttpResponse:
     """Validate, call the service, redirect with its message; or the form again, with the errors."""
     status = 200
@@ -216,7 +237,7 @@ def _run(
                 return redirect(success_url)
         else:
             status = 400
-    response = render(request, "registry/form_page.html", {"form": form, **context}, status=status)
+    response = render(request, template, {"form": form, **context}, status=status)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -407,3 +428,79 @@ def person_tags_page(request: HttpRequest, pk: int) -> HttpResponse:
         "intro": _("Tags decide the household's care class and how often it is visited."),
     }
     return _run(request, form, set_tags, context, person_url)
+
+
+# Photo --------------------------------------------------------------------------------------------
+
+PHOTO_CONTENT_TYPES = {extension: content_type for content_type, extension in FORMATS.values()}
+
+
+def _person(request: HttpRequest, pk: int) -> Person:
+    return _found(selectors.access_person_for_user, user=request.user, person_id=pk)
+
+
+@_page_view(*PERSON_PERMISSIONS, "registry.view_person")
+@require_http_methods(["GET", "POST"])
+def person_photo_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take or choose the person's photo; it replaces the current one."""
+    person = _person(request, pk)
+    # Bound on every POST: a post without a file (and so without other fields) is an error too.
+    form = PhotoForm(request.POST, request.FILES) if request.method == "POST" else PhotoForm()
+    person_url = reverse("web:registry-person", args=[person.pk])
+
+    def set_photo(data: dict[str, Any]) -> str:
+        try:
+            lifecycle.person_photo_set(person=person, stream=data["photo"], actor=request.user)
+        finally:
+            data["photo"].close()
+        return _("The photo is saved.")
+
+    context = {
+        "title": _("Photo"),
+        "subject": person.name,
+        "person": person,
+        "photo_url": (
+            reverse("web:registry-person-photo-file", args=[person.pk]) if person.photo else ""
+        ),
+        "trail": _trail(person.region_code),
+        "back_url": person_url,
+        "submit_label": _("Save the photo"),
+        "intro": _("A recent photo of the face, taken from the front in good light."),
+    }
+    return _run(request, form, set_photo, context, person_url, "registry/person_photo.html")
+
+
+@_page_view(*PERSON_PERMISSIONS, "registry.view_person")
+@require_POST
+def person_photo_clear_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove the photo (one button on the photo page)."""
+    person = _person(request, pk)
+    try:
+        lifecycle.person_photo_clear(person=person, actor=request.user)
+    except InvalidInputError as exc:
+        messages.error(request, exc.errors.get("photo", [exc.message])[0])
+    except ConflictError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The photo is removed."))
+    return redirect(reverse("web:registry-person", args=[person.pk]))
+
+
+@_page_view("registry.view_person")
+@require_GET
+def person_photo_file(request: HttpRequest, pk: int) -> FileResponse:
+    """The person's photo, for whoever may see the person (never a public file, never cached)."""
+    person = _person(request, pk)
+    if not person.photo:
+        raise Http404
+    extension = person.photo.name.rsplit(".", 1)[-1].lower()
+    try:
+        stream = person.photo.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        stream, content_type=PHOTO_CONTENT_TYPES.get(extension, "application/octet-stream")
+    )
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -158,6 +158,7 @@ ACTION_BODIES: dict[tuple[str, str], Body] = {
     ("api:organization", "patch"): lambda p, h: {"name": "改名商店"},
     ("web:console-case", "post"): lambda p, h: {"action": "accept"},
     ("web:mobile-case", "post"): lambda p, h: {"action": "confirm"},
+    ("web:registry-person-photo", "post"): lambda p, h: {"photo": png()},
 }
 # Creates and form posts naming an object in the body: the same body naming a missing object
 # must answer alike. ``_Missing`` stands in for a place whose objects do not exist.

@@ -29,7 +29,7 @@ from wangge.lib.idnumbers import resident_id_check_digit
 from wangge.regions.models import Grid, Region
 from wangge.regions.services import territory_import
 from wangge.regions.tests.factories import collection, feature, make_user
-from wangge.registry import selfregistration
+from wangge.registry import lifecycle, selfregistration
 from wangge.registry.models import (
     Building,
     Component,
@@ -182,6 +182,8 @@ def make_place(spec: PlaceSpec, sequence: int, importer: User) -> Place:
     house = rf.house(building, room=f"{spec.tag}室", rented=True)
     registration = rf.register(house, name=f"{spec.tag}居民", id_number=id_number, phone=phone)
     household = rf.household(house, head=registration.person)
+    # A photo, so the scope matrix reads web:registry-person-photo-file at home and abroad.
+    lifecycle.person_photo_set(person=registration.person, stream=png(), actor=None)
     organization = rf.organization(
         spec.grid, name=f"{spec.tag}商店", contact_name="联系人", contact_phone=org_phone
     )

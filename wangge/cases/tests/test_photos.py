@@ -1,4 +1,7 @@
-"""Photos: only real images, no metadata kept, the handler's after photos stored with the action."""
+"""Photos: the handler's after photos stored with the action, files only inside the scope.
+
+The image checks themselves (formats, size, metadata stripped) are tested in
+``lib/tests/test_images.py`` and ``core/tests/test_images.py``."""
 
 from __future__ import annotations
 
@@ -10,9 +13,8 @@ from django.urls import reverse
 from PIL import ExifTags, Image
 
 from wangge.cases.models import CaseEvent, CasePhoto
-from wangge.cases.photos import case_photo_add, clean_image
+from wangge.cases.photos import case_photo_add
 from wangge.cases.tests.factories import act, category, department, handler, report
-from wangge.core.errors import InvalidInputError
 from wangge.regions.tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
@@ -42,47 +44,6 @@ def _dms(value: float) -> tuple[float, float, float]:
     minutes = int((value - degrees) * 60)
     seconds = round(((value - degrees) * 60 - minutes) * 60, 4)
     return (float(degrees), float(minutes), seconds)
-
-
-def test_gps_is_read_and_every_piece_of_metadata_stripped():
-    clean = clean_image(photo(gps=(116.31, 39.93)))
-    assert clean.gps == pytest.approx((116.31, 39.93), abs=1e-4)
-    assert clean.content_type == "image/jpeg"
-    stored = Image.open(io.BytesIO(clean.content))
-    assert len(stored.getexif()) == 0
-    assert b"TestPhone" not in clean.content
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b"GIF89a" + b"\x00" * 40, "not a readable image"),
-        (b"%PDF-1.4 not an image", "not a readable image"),
-    ],
-)
-def test_other_files_are_refused(content, message):
-    with pytest.raises(InvalidInputError) as caught:
-        clean_image(io.BytesIO(content))
-    assert message in caught.value.message.lower()
-    assert "photo" in caught.value.errors
-
-
-def test_a_gif_is_refused_by_format():
-    stream = io.BytesIO()
-    Image.new("RGB", (4, 4)).save(stream, "GIF")
-    stream.seek(0)
-    with pytest.raises(InvalidInputError) as caught:
-        clean_image(stream)
-    assert "GIF" in caught.value.errors["photo"][0]
-
-
-def test_a_photo_over_the_size_limit_is_refused(settings):
-    settings.WANGGE_PHOTO_MAX_BYTES = 1024
-    big = io.BytesIO()
-    Image.effect_noise((200, 200), 100).convert("RGB").save(big, "PNG")
-    big.seek(0)
-    with pytest.raises(InvalidInputError):
-        clean_image(big)
 
 
 @pytest.fixture
