@@ -459,12 +459,14 @@ def _id_pattern(value: Any) -> str:
 
 
 # Every page carries the forms of the header (language, sign-out) with a CSRF token that Django
-# masks afresh on each response: two answers are compared without it.
+# masks afresh on each response: two answers are compared without it. A page's <head> is the same
+# boilerplate for every answer (and its "initial-scale=1" would read as object 1).
 CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+HTML_HEAD = re.compile(r"<head>.*?</head>", re.S)
 
 
 def normalized(text: str, values: list[Any]) -> str:
-    text = CSRF_TOKEN.sub(r"\1<CSRF>\2", text)
+    text = CSRF_TOKEN.sub(r"\1<CSRF>\2", HTML_HEAD.sub("<head/>", text, count=1))
     for value in sorted({str(v) for v in values}, key=len, reverse=True):
         text = re.sub(_id_pattern(value), "<ID>", text)
     return text
