@@ -424,6 +424,7 @@ def _act(
                 raise _conflict(case)
             roles = user_roles(actor)
             why = refusal(actor, case, verb, roles)
+            # (A transfer's state refusal stays a 403, as it always answered.)
             if why is Refusal.STATE and verb is not Action.TRANSFER and _lost_race(case, verb):
                 raise _conflict(case)
             if why is not None:
