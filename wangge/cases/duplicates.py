@@ -1,4 +1,4 @@
-"""Duplicate reports at the reporter's side: what a report at a point would meet, and 附议.
+"""Duplicate reports at the reporter's side: what a report at a point would meet.
 
 Before a report is sent, :func:`report_check` tells the reporter which grid the point lies in,
 whether it is one of the reporter's own grids, and which open cases of the same category were
@@ -6,11 +6,12 @@ reported within 50 m and 72 hours (``selectors.duplicate_candidates``) — only 
 reporter may see are named; the others are counted.
 
 Instead of sending a second report of the same problem, the reporter can add support (附议) to the
-existing case with :func:`case_support`: its ``supporters`` count goes up by one and a ``support``
-event names who supported it. When the reporter has already sent the duplicate, the same call
-withdraws it: the new report is merged into the existing case exactly as a dispatcher's merge does
-(closed as a duplicate, ``merged_into`` set, the reporter counted as a supporter), which a reporter
-may do with his own report while nobody has been dispatched to it yet.
+existing case with ``services.case_support`` (a write of the loop, so it lives with the others):
+its ``supporters`` count goes up by one and a ``support`` event names who supported it. When the
+reporter has already sent the duplicate, the same call withdraws it: the new report is merged into
+the existing case exactly as a dispatcher's merge does (closed as a duplicate, ``merged_into`` set,
+the reporter counted as a supporter), which a reporter may do with his own report while nobody has
+been dispatched to it yet.
 """
 
 from __future__ import annotations
@@ -19,30 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import h3
-from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from wangge.cases.models import Case, CaseEvent
+from wangge.cases.models import Case
 from wangge.cases.selectors import case_list, duplicate_candidates
-from wangge.cases.services import (
-    _append_event,
-    _case_for_actor,
-    _compare_and_set,
-    _merge,
-)
-from wangge.cases.workflow import OPEN_STATES, RULES, Action
-from wangge.core.errors import InvalidInputError
 from wangge.core.models import User
 from wangge.core.scope import code_in_scope
 from wangge.regions import locate
 from wangge.regions.models import Grid
 
 S = Case.State
-SUPPORT = "support"  # the event's action: not a workflow step, the state does not change
-# A reporter may withdraw his own report into an earlier one while it may still be merged.
-WITHDRAWABLE_STATES = RULES[Action.MERGE].sources
 
 
 @dataclass(frozen=True)
@@ -133,73 +119,3 @@ def _duplicates(
     ]
     nearby.sort(key=lambda near: (near.distance_m, near.case.created_at))
     return {"duplicates": nearby, "others": len(found) - len(nearby)}
-
-
-def case_support(*, number: str, actor: User, note: str = "", withdraw_number: str = "") -> Case:
-    """``actor`` supports (附议) open case ``number``; with ``withdraw_number``, his own later
-    report of the same problem is merged into it instead of staying a case of its own.
-
-    All or nothing; a reporter supports a case once and never his own report.
-    """
-    note = note.strip()[:500]
-    with transaction.atomic():
-        case = _case_for_actor(number, actor)
-        _check_supportable(case, actor)
-        now = timezone.now()
-        if withdraw_number:
-            own = _withdrawable(withdraw_number, case, actor)
-            change = _merge(own, actor, {"into": case.number}, now)
-            _compare_and_set(own, change, now)
-            _append_event(
-                own,
-                Action.MERGE.value,
-                own.state,
-                change.to_state,
-                actor,
-                note,
-                change.payload,
-                now,
-            )
-            for follow_up in change.follow_ups:
-                follow_up(own, now)  # counts the reporter (and his supporters) on ``case``
-            payload = {"duplicate": own.number}
-        else:
-            Case.objects.filter(pk=case.pk).update(supporters=F("supporters") + 1)
-            payload = {}
-        _append_event(case, SUPPORT, case.state, case.state, actor, note, payload, now)
-    case.refresh_from_db()
-    return case
-
-
-def _check_supportable(case: Case, actor: User) -> None:
-    if case.state not in OPEN_STATES or case.merged_into_id is not None:
-        raise InvalidInputError(
-            _("Case %(number)s is no longer open; report the problem instead.")
-            % {"number": case.number},
-            {"number": [_("Only an open case can be supported.")]},
-        )
-    if case.reporter_id == actor.pk:
-        raise InvalidInputError(
-            _("This is your own report."), {"number": [_("You cannot support your own report.")]}
-        )
-    if CaseEvent.objects.filter(case=case, action=SUPPORT, actor=actor).exists():
-        raise InvalidInputError(
-            _("You already support case %(number)s.") % {"number": case.number},
-            {"number": [_("Each person supports a case once.")]},
-        )
-
-
-def _withdrawable(number: str, into: Case, actor: User) -> Case:
-    own = case_list(user=actor).filter(number=number, reporter=actor).first()
-    if own is None or own.pk == into.pk:
-        raise InvalidInputError(
-            _("No report %(number)s of yours to withdraw.") % {"number": number},
-            {"withdraw": [_("Give the number of your own report.")]},
-        )
-    if own.state not in WITHDRAWABLE_STATES or own.merged_into_id is not None:
-        raise InvalidInputError(
-            _("Your report %(number)s is already being handled; it stays a case of its own.")
-            % {"number": own.number},
-            {"withdraw": [_("Only a report nobody has been dispatched to can be withdrawn.")]},
-        )
-    return own

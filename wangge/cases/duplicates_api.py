@@ -19,7 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wangge.cases.api import CanReport, CanViewCases
-from wangge.cases.duplicates import case_support, report_check
+from wangge.cases.duplicates import report_check
+from wangge.cases.services import case_support
 from wangge.lib.coords import Crs, to_wgs84
 from wangge.regions.serializers import FiniteFloatField
 

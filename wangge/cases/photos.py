@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wangge.cases.models import Case, CaseEvent, CasePhoto
+from wangge.cases.events import case_event_append
+from wangge.cases.models import Case, CasePhoto
 from wangge.cases.workflow import PHOTO_EVENT, photo_refusal
-from wangge.core.audit import audit_log_write
 from wangge.core.errors import InvalidInputError, PermissionDeniedError
 from wangge.core.images import clean_upload
 from wangge.core.models import User
@@ -93,21 +93,13 @@ def case_photo_add(*, case: Case, kind: str, stream: IO[bytes], actor: User) -> 
             _check_may_add(actor, current, kind)
             stored = store_photos(current, [prepared], actor)
             (photo,) = stored
-            CaseEvent.objects.create(
-                case=current,
-                action=PHOTO_EVENT,
-                from_state=current.state,
-                to_state=current.state,
-                actor=actor if actor.pk else None,
-                payload={"kind": kind, "photos": [photo.pk]},
-                created_at=timezone.now(),
-            )
-            audit_log_write(
+            case_event_append(
+                current,
+                PHOTO_EVENT,
                 actor=actor,
-                action="cases.photo_add",
-                target_type="cases.case",
-                target_id=current.number,
-                details={"kind": kind, "photo": photo.pk, "sha256": photo.sha256},
+                payload={"kind": kind, "photos": [photo.pk]},
+                audit_details={"kind": kind, "photo": photo.pk, "sha256": photo.sha256},
+                now=timezone.now(),
             )
     except BaseException:
         discard_files(stored)
@@ -119,17 +111,5 @@ def _check_may_add(actor: User, case: Case, kind: str) -> None:
     if kind not in CasePhoto.Kind.values:
         raise InvalidInputError(_("Unknown photo kind."), {"kind": [_("before or after")]})
     why = photo_refusal(actor, case, kind, user_roles(actor))
-    if why is None:
-        return
-    messages = {
-        "state": _("Case %(number)s is %(state)s: photos can no longer be added."),
-        "suspended": _("The case is suspended; resume it first."),
-        "party": (
-            _("Photos of the problem are added by its reporter or by whoever accepts the case.")
-            if kind == CasePhoto.Kind.BEFORE
-            else _("Photos of the result are added by whoever handles or verifies the case.")
-        ),
-    }
-    raise PermissionDeniedError(
-        messages[why] % {"number": case.number, "state": case.get_state_display()}
-    )
+    if why is not None:
+        raise PermissionDeniedError(why.message(case, photo_kind=kind))

@@ -17,6 +17,9 @@ from wangge.cases.workflow import (
     OFFICER_LEVEL,
     OPEN_STATES,
     RULES,
+    STEPS,
+    TRANSFER_ROLES,
+    TRANSFERABLE_STATES,
     WITH_OWNER,
     Action,
 )
@@ -86,40 +89,55 @@ def owner_q(user: User) -> Q:
 def action_q(user: User, action: Action, roles: set[str]) -> Q:
     """The cases on which ``user`` may take ``action`` now, as a filter.
 
-    The SQL form of ``workflow.refusal``: each of its conditions has its line here, in the same
-    order, so that ``allowed_actions(user, case, roles)`` holds ``action`` exactly for the rows of
-    ``Case.objects.filter(action_q(user, action, roles))`` (cases/tests/test_queues.py proves it).
+    The SQL form of ``workflow.refusal``: each of its conditions (named by the ``Refusal`` it
+    answers) has its line here, in the same order, so that ``refusal(user, case, action, roles)``
+    is None exactly for the rows of ``Case.objects.filter(action_q(user, action, roles))``
+    (cases/tests/test_queues.py proves it).
     """
     nothing = Q(pk__in=[])
     if not user.is_authenticated or not user.is_active:
         return nothing
+    if action is Action.TRANSFER:
+        return _transfer_q(user, roles)
     rule = RULES[action]
-    condition = Q(state__in=sorted(rule.sources))
+    condition = Q(state__in=sorted(rule.sources))  # Refusal.STATE
     owned = owner_q(user)
-    if scope_prefix(user) != EVERYTHING:  # (Q() | owned would be owned alone)
+    if scope_prefix(user) != EVERYTHING:  # Refusal.SCOPE (Q() | owned would be owned alone)
         condition &= scope_q(user, "region_code") | owned
     if action not in {Action.RESUME, Action.SUPERVISE}:
-        condition &= Q(is_suspended=False)
+        condition &= Q(is_suspended=False)  # Refusal.SUSPENDED
     if rule.owner_only:
-        return condition & owned
+        return condition & owned  # Refusal.OWNER
     if not (roles & rule.roles) and not user.is_superuser:
-        return nothing
+        return nothing  # Refusal.ROLE
     local = roles & LOCAL_OFFICERS
     if (
         local
         and not roles & (rule.roles - LOCAL_OFFICERS)
         and action in {Action.ACCEPT, Action.DISPATCH}
     ):
-        condition &= Q(level__in=sorted({OFFICER_LEVEL[role] for role in local}))
+        condition &= Q(level__in=sorted({OFFICER_LEVEL[role] for role in local}))  # Refusal.LEVEL
     if action is Action.VERIFY:
-        condition &= ~Q(handled_by_id=user.pk)
+        condition &= ~Q(handled_by_id=user.pk)  # Refusal.OWN_WORK
     if action is Action.ESCALATE:
-        condition &= ~Q(level=Case.Level.DISTRICT)
+        condition &= ~Q(level=Case.Level.DISTRICT)  # Refusal.TOP_LEVEL
     if action in {Action.APPROVE_EXTENSION, Action.DENY_EXTENSION}:
-        condition &= Q(extension_requested=True)
+        condition &= Q(extension_requested=True)  # Refusal.NO_REQUEST
     if action is Action.RESUME:
-        condition &= Q(is_suspended=True)
+        condition &= Q(is_suspended=True)  # Refusal.NOT_SUSPENDED
     return condition
+
+
+def _transfer_q(user: User, roles: set[str]) -> Q:
+    """``workflow._transfer_refusal`` as a filter."""
+    if not (user.is_superuser or roles & TRANSFER_ROLES):
+        return Q(pk__in=[])  # Refusal.ROLE
+    return (
+        scope_q(user, "region_code")  # Refusal.SCOPE (owning the case is not enough)
+        & Q(state__in=sorted(TRANSFERABLE_STATES))  # Refusal.STATE
+        & Q(is_suspended=False)  # Refusal.SUSPENDED
+        & Q(merged_into__isnull=True)  # Refusal.MERGED
+    )
 
 
 def actionable_q(user: User, actions: Iterable[Action], roles: set[str] | None = None) -> Q:
@@ -133,12 +151,12 @@ def actionable_q(user: User, actions: Iterable[Action], roles: set[str] | None =
 
 def actionable_cases(*, user: User, actions: Iterable[Action] | None = None) -> QuerySet[Case]:
     """Cases this user, or the department they work in, can act on now (with any of ``actions``,
-    by default any action at all), the nearest deadline first.
+    by default any step of the action panel), the nearest deadline first.
 
     Built in SQL over the whole table, never by looking at a first slice of cases: a queue holds
     every case it should however many cases the user can see.
     """
-    wanted = list(Action) if actions is None else list(actions)
+    wanted = list(STEPS) if actions is None else list(actions)
     return by_deadline(
         Case.objects.filter(actionable_q(user, wanted)).select_related(
             "category", "grid", "owner_department", "owner_user"

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from wangge.api.inputs import SharedConfigSerializer
 from wangge.cases import selectors, sla
 from wangge.cases.models import AreaGrade, Case, CaseEvent, CasePhoto, Category
-from wangge.cases.workflow import Action
+from wangge.cases.workflow import STEPS
 from wangge.core.configcache import ConfigCache
 from wangge.lib.coords import Crs, to_wgs84
 from wangge.regions.serializers import FiniteFloatField
@@ -123,7 +123,8 @@ class CaseQuery(serializers.Serializer):
 
 
 class ActionIn(serializers.Serializer):
-    action = serializers.ChoiceField(choices=[a.value for a in Action])
+    # A transfer has its own endpoint (transfer_api) and input.
+    action = serializers.ChoiceField(choices=[a.value for a in STEPS])
     version = serializers.IntegerField(
         required=False,
         min_value=0,

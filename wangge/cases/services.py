@@ -1,5 +1,11 @@
 """Writes of the closed loop. Each is one transaction: check the rules, compare-and-set the case,
-append its event, queue its notifications. Side effects (sending) happen after commit."""
+append its event, queue its notifications, write its audit row. Side effects (sending) happen
+after commit.
+
+The one writer of a case's state: :func:`case_act` takes every action (a transfer to another grid
+too, serializable and retried), :func:`case_change_apply` is the one compare-and-set (also used
+by the overdue poller and a reporter's withdrawal), and ``events.case_event_append`` the one
+writer of events and their audit rows."""
 
 from __future__ import annotations
 
@@ -19,8 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from wangge.cases import notifications, sla
+from wangge.cases import sla
 from wangge.cases.dispatch import eligible_people, suggest_department
+from wangge.cases.events import case_event_append, new_event
 from wangge.cases.models import (
     Case,
     CaseEvent,
@@ -32,7 +39,15 @@ from wangge.cases.models import (
 )
 from wangge.cases.photos import PreparedPhoto, discard_files, store_photos
 from wangge.cases.selectors import case_list
-from wangge.cases.workflow import LEVEL_ABOVE, RULES, Action, refusal
+from wangge.cases.workflow import (
+    LEVEL_ABOVE,
+    OPEN_STATES,
+    RULES,
+    WITH_OWNER,
+    Action,
+    Refusal,
+    refusal,
+)
 from wangge.core.errors import (
     ConflictError,
     InvalidInputError,
@@ -42,9 +57,11 @@ from wangge.core.errors import (
 )
 from wangge.core.models import Department, User
 from wangge.core.roles import user_roles
+from wangge.core.scope import code_in_scope
 from wangge.core.sqlparts import insert_parts
+from wangge.core.transactions import run_serializable
 from wangge.regions import locate
-from wangge.regions.models import Region
+from wangge.regions.models import Grid, Region
 
 S = Case.State
 H3_RESOLUTION = 10  # cells of ≈ 66 m edge: a 50 m duplicate search looks at a cell and its ring
@@ -215,7 +232,7 @@ def _report_event(case: Case, intake: Intake, actor: User | None) -> CaseEvent:
     payload = {"source": intake.source, "grid": case.region_code if case.grid_id else None}
     if intake.self_handle:
         payload["result"] = intake.self_handle_result
-    return _new_event("report", "", case.state, actor, "", payload, case.created_at)
+    return new_event("report", "", case.state, actor, "", payload, case.created_at)
 
 
 def _store(case: Case, event: CaseEvent, key: IntakeKey | None) -> None:
@@ -364,6 +381,10 @@ def case_act(
     is refused with a conflict instead of being applied to a case the actor has not seen.
     ``photos`` (checked beforehand with ``photos.prepare_photo``) are stored with the action: the
     handler's result and its after photos are recorded together or not at all.
+
+    A transfer (``data``: ``to_grid``, ``reason``) runs at SERIALIZABLE through
+    ``core.transactions.run_serializable``, retried whole when the database aborts it, so it must
+    be called outside any transaction; ``transfers.case_transfer`` is its named form.
     """
     data = data or {}
     try:
@@ -382,7 +403,20 @@ def case_act(
             _("Photos go with the handling result."),
             {"photos": [_("Only the handle action takes photos.")]},
         )
-    stored: list[CasePhoto] = []
+    if verb is Action.TRANSFER:
+        return run_serializable(lambda: _act(number, verb, actor, data, expected_version, ()))
+    return _act(number, verb, actor, data, expected_version, photos)
+
+
+def _act(
+    number: str,
+    verb: Action,
+    actor: User,
+    data: dict[str, Any],
+    expected_version: int | None,
+    photos: Sequence[PreparedPhoto],
+) -> Case:
+    change: Change | None = None
     try:
         with transaction.atomic():
             case = _case_for_actor(number, actor)
@@ -390,10 +424,11 @@ def case_act(
                 raise _conflict(case)
             roles = user_roles(actor)
             why = refusal(actor, case, verb, roles)
-            if why == "state" and _lost_race(case, verb):
+            # (A transfer's state refusal stays a 403, as it always answered.)
+            if why is Refusal.STATE and verb is not Action.TRANSFER and _lost_race(case, verb):
                 raise _conflict(case)
             if why is not None:
-                raise _refused(why, case, verb, actor, roles)
+                raise _refused(why, case, verb)
             reason = str(data.get("reason", "")).strip()
             if _needs_reason(verb, data) and len(reason) < 2:
                 raise InvalidInputError(
@@ -402,30 +437,129 @@ def case_act(
                 )
             now = timezone.now()
             change = HANDLERS[verb](case, actor, data, now)
-            _compare_and_set(case, change, now)
-            stored = store_photos(case, photos, actor)
-            if stored:
-                change.payload["photos"] = [photo.pk for photo in stored]
-            event = _append_event(
-                case, verb.value, case.state, change.to_state, actor, reason, change.payload, now
+            case_change_apply(
+                case, verb.value, change, actor=actor, reason=reason, now=now, photos=photos
             )
-            notifications.queue_for_event(case, event, change.notify)
-            for follow_up in change.follow_ups:
-                follow_up(case, now)
     except BaseException:
-        discard_files(stored)
+        if change is not None:
+            discard_files(change.stored)  # files are not transactional
         raise
     case.refresh_from_db()
     return case
 
 
+# Support (附议) ------------------------------------------------------------------------------------
+
+SUPPORT = "support"  # the event's action: not a workflow step, the state does not change
+# A reporter may withdraw his own report into an earlier one while it may still be merged.
+WITHDRAWABLE_STATES = RULES[Action.MERGE].sources
+
+
+def case_support(*, number: str, actor: User, note: str = "", withdraw_number: str = "") -> Case:
+    """``actor`` supports (附议) open case ``number``; with ``withdraw_number``, his own later
+    report of the same problem is merged into it instead of staying a case of its own (see
+    ``duplicates``: what a report at a point would meet).
+
+    All or nothing; a reporter supports a case once and never his own report.
+    """
+    note = note.strip()[:500]
+    with transaction.atomic():
+        case = _case_for_actor(number, actor)
+        _check_supportable(case, actor)
+        now = timezone.now()
+        if withdraw_number:
+            own = _withdrawable(withdraw_number, case, actor)
+            change = _merge(own, actor, {"into": case.number}, now)
+            # counts the reporter (and his supporters) on ``case``
+            case_change_apply(own, Action.MERGE.value, change, actor=actor, reason=note, now=now)
+            payload = {"duplicate": own.number}
+        else:
+            Case.objects.filter(pk=case.pk).update(supporters=F("supporters") + 1)
+            payload = {}
+        case_event_append(case, SUPPORT, actor=actor, reason=note, payload=payload, now=now)
+    case.refresh_from_db()
+    return case
+
+
+def _check_supportable(case: Case, actor: User) -> None:
+    if case.state not in OPEN_STATES or case.merged_into_id is not None:
+        raise InvalidInputError(
+            _("Case %(number)s is no longer open; report the problem instead.")
+            % {"number": case.number},
+            {"number": [_("Only an open case can be supported.")]},
+        )
+    if case.reporter_id == actor.pk:
+        raise InvalidInputError(
+            _("This is your own report."), {"number": [_("You cannot support your own report.")]}
+        )
+    if CaseEvent.objects.filter(case=case, action=SUPPORT, actor=actor).exists():
+        raise InvalidInputError(
+            _("You already support case %(number)s.") % {"number": case.number},
+            {"number": [_("Each person supports a case once.")]},
+        )
+
+
+def _withdrawable(number: str, into: Case, actor: User) -> Case:
+    own = case_list(user=actor).filter(number=number, reporter=actor).first()
+    if own is None or own.pk == into.pk:
+        raise InvalidInputError(
+            _("No report %(number)s of yours to withdraw.") % {"number": number},
+            {"withdraw": [_("Give the number of your own report.")]},
+        )
+    if own.state not in WITHDRAWABLE_STATES or own.merged_into_id is not None:
+        raise InvalidInputError(
+            _("Your report %(number)s is already being handled; it stays a case of its own.")
+            % {"number": own.number},
+            {"withdraw": [_("Only a report nobody has been dispatched to can be withdrawn.")]},
+        )
+    return own
+
+
+# The one compare-and-set -------------------------------------------------------------------------
+
+
 @dataclass
 class Change:
+    """What an action does to a case besides moving it to ``to_state``."""
+
     to_state: str
     updates: dict[str, Any] = field(default_factory=dict)
     payload: dict[str, Any] = field(default_factory=dict)
     notify: list[User] = field(default_factory=list)
     follow_ups: list[Any] = field(default_factory=list)
+    stored: list[CasePhoto] = field(default_factory=list)  # photos stored with it, if any
+
+
+def case_change_apply(
+    case: Case,
+    action: str,
+    change: Change,
+    *,
+    actor: User | None,
+    now: datetime,
+    reason: str = "",
+    photos: Sequence[PreparedPhoto] = (),
+) -> CaseEvent:
+    """Apply ``change`` to ``case`` as it was read: compare-and-set (a conflict when the case has
+    changed since), store ``photos``, append the event with its notices and audit row, run the
+    follow-ups. Inside the caller's transaction; the one way a case's state is written."""
+    _compare_and_set(case, change, now)
+    if photos:
+        change.stored = store_photos(case, photos, actor)
+        change.payload["photos"] = [photo.pk for photo in change.stored]
+    event = case_event_append(
+        case,
+        action,
+        to_state=change.to_state,
+        actor=actor,
+        reason=reason,
+        payload=change.payload,
+        notify=change.notify,
+        now=now,
+    )
+    for follow_up in change.follow_ups:
+        follow_up(case, now)
+    return event
 
 
 def _case_for_actor(number: str, actor: User) -> Case:
@@ -456,29 +590,19 @@ def _lost_race(case: Case, action: Action) -> bool:
     return last_from in RULES[action].sources
 
 
-def _refused(why: str, case: Case, action: Action, actor: User, roles: set[str]) -> Exception:
-    if why == "scope":
+def _refused(why: Refusal, case: Case, action: Action) -> Exception:
+    """The answer to a refusal: outside the scope reads like missing (404); a step the state does
+    not allow is a wrong request (400, on the action field); the rest is forbidden (403)."""
+    if why is Refusal.SCOPE:
         return NotFoundError(_("No case %(number)s.") % {"number": case.number})
-    if why == "state":
+    if why is Refusal.STATE and action is not Action.TRANSFER:
         # Labels, not codes: the message reaches the console's action panel as it is.
         state = case.get_state_display()
         return InvalidInputError(
-            _("This action is not possible while the case is %(state)s.") % {"state": state},
+            why.message(case, action),
             {"action": [_("Not allowed while the case is %(state)s.") % {"state": state}]},
         )
-    messages = {
-        "role": _("Your role may not take this action on cases."),
-        "owner": _("Only the department or person the case is dispatched to may do this."),
-        "level": _("This case is handled at the %(level)s level, not yours."),
-        "own_work": _("The person who handled a case may not verify it."),
-        "suspended": _("The case is suspended; resume it first."),
-        "top_level": _("The case is already at the district level."),
-        "no_request": _("There is no extension request to decide."),
-        "not_suspended": _("The case is not suspended."),
-    }
-    return PermissionDeniedError(
-        messages[why] % {"action": action.value, "level": case.get_level_display()}
-    )
+    return PermissionDeniedError(why.message(case, action))
 
 
 def _needs_reason(action: Action, data: dict[str, Any]) -> bool:
@@ -497,43 +621,6 @@ def _compare_and_set(case: Case, change: Change, now: datetime) -> None:
     )
     if changed != 1:
         raise _conflict(case)
-
-
-def _append_event(
-    case: Case,
-    action: str,
-    from_state: str,
-    to_state: str,
-    actor: User | None,
-    reason: str,
-    payload: dict[str, Any],
-    now: datetime,
-) -> CaseEvent:
-    event = _new_event(action, from_state, to_state, actor, reason, payload, now)
-    event.case = case
-    event.save(force_insert=True)
-    return event
-
-
-def _new_event(
-    action: str,
-    from_state: str,
-    to_state: str,
-    actor: User | None,
-    reason: str,
-    payload: dict[str, Any],
-    now: datetime,
-) -> CaseEvent:
-    """An event not yet stored nor tied to its case."""
-    return CaseEvent(
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        actor=actor if actor is not None and actor.pk else None,
-        reason=reason,
-        payload=payload,
-        created_at=now,
-    )
 
 
 def _enter_stage(case: Case, stage: str, now: datetime) -> dict[str, Any]:
@@ -576,18 +663,13 @@ def _auto_dispatch(case: Case, now: datetime) -> None:
         "owner_department": department,
         "owner_user": None,
     }
-    _compare_and_set(fresh, Change(S.DISPATCHED, updates=updates), now)
-    event = _append_event(
-        fresh,
-        Action.DISPATCH.value,
-        fresh.state,
+    change = Change(
         S.DISPATCHED,
-        None,
-        "",
-        {"department": department.code, "automatic": True},
-        now,
+        updates=updates,
+        payload={"department": department.code, "automatic": True},
+        notify=_members(department),
     )
-    notifications.queue_for_event(fresh, event, list(department.members.filter(is_active=True)))
+    case_change_apply(fresh, Action.DISPATCH.value, change, actor=None, now=now)
 
 
 def _void(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
@@ -863,6 +945,77 @@ def _amount_and_unit(data: dict[str, Any]) -> tuple[Decimal, str]:
     return amount, unit
 
 
+def _transfer(case: Case, actor: User, data: dict[str, Any], now: datetime) -> Change:
+    """To another social grid of the actor's scope: the grid and region code (the new community's
+    and street's officers see it, the old ones no longer do), the level kept; an owner who cannot
+    act in the new grid is cleared and the case goes back to dispatch there."""
+    errors: dict[str, list[str]] = {}
+    if len(str(data.get("reason", "")).strip()) < 2:
+        errors["reason"] = [_("Give a reason for the transfer.")]
+    target = _transfer_target(str(data.get("to_grid") or ""), actor, errors)
+    if target is not None and target.pk == case.grid_id:
+        errors["to_grid"] = [_("The case is already in grid %(code)s.") % {"code": target.code}]
+    if errors:
+        field_name, messages = next(iter(errors.items()))
+        raise InvalidInputError(f"{field_name}: {messages[0]}", errors)
+    assert target is not None  # noqa: S101 — errors is empty only when the grid was found
+    from_grid = case.grid.code if case.grid_id else case.region_code
+    updates: dict[str, Any] = {"grid_id": target.pk, "region_code": target.code}
+    to_state = case.state
+    owner_cleared = _owner_cannot_act_in(case, target.code)
+    if owner_cleared:
+        to_state = S.ACCEPTED
+        updates.update(
+            _enter_stage(case, Stage.DISPATCH, now),
+            owner_user=None,
+            owner_department=None,
+            extension_requested=False,
+        )
+    payload = {
+        "from_grid": from_grid,
+        "to_grid": target.code,
+        "from_street": from_grid[:9],
+        "to_street": target.code[:9],
+        "owner_cleared": owner_cleared,
+    }
+    return Change(to_state, updates=updates, payload=payload, notify=_grid_workers(target.code))
+
+
+def _transfer_target(code: str, actor: User, errors: dict[str, list[str]]) -> Grid | None:
+    code = code.strip()
+    grid = None
+    if code and code_in_scope(actor, code):
+        grid = (
+            Grid.objects.select_related("community")
+            .filter(layer_id=locate.DEFAULT_LAYER, code=code)
+            .first()
+        )
+    if grid is None:
+        # Outside the scope reads like missing, as everywhere.
+        errors["to_grid"] = [_("No grid %(code)s in your area.") % {"code": code or "—"}]
+    return grid
+
+
+def _owner_cannot_act_in(case: Case, grid_code: str) -> bool:
+    if case.state not in WITH_OWNER:
+        return False
+    if case.owner_user_id is not None:
+        owner_scope = case.owner_user.scope_code
+        return not (case.owner_user.is_active and owner_scope and grid_code.startswith(owner_scope))
+    if case.owner_department_id is not None:
+        area = case.owner_department.scope_code
+        return bool(area) and not grid_code.startswith(area)
+    return False
+
+
+def _grid_workers(grid_code: str) -> list[User]:
+    return list(
+        User.objects.filter(
+            is_active=True, scope_code=grid_code, groups__name="grid_worker"
+        ).distinct()
+    )
+
+
 HANDLERS = {
     Action.CONFIRM: _confirm,
     Action.ACCEPT: _accept,
@@ -883,4 +1036,5 @@ HANDLERS = {
     Action.ESCALATE: _escalate,
     Action.SUPERVISE: _supervise,
     Action.MERGE: _merge,
+    Action.TRANSFER: _transfer,
 }

@@ -1248,7 +1248,7 @@ class _Replay:
         self.overdue_before(now + 1)
         return self.events
 
-    # Helpers mirroring services._enter_stage / _leave_stages / _append_event
+    # Helpers mirroring services._enter_stage / _leave_stages / events.case_event_append
 
     def event(
         self,
