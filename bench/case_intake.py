@@ -377,8 +377,6 @@ def load_fixtures() -> dict[str, Any]:
 
 def sample_points(bbox: tuple[float, ...], n: int, seed: int) -> list[dict[str, Any]]:
     """n points uniform in the district's social grids, with what intake derives from each."""
-    import h3
-
     from wangge.regions import locate
 
     rng = np.random.default_rng(seed)
@@ -400,7 +398,7 @@ def sample_points(bbox: tuple[float, ...], n: int, seed: int) -> list[dict[str, 
                 "address": f"西城区测试路{k % 500 + 1}号",
                 "grid_id": ref.id,
                 "region_code": ref.code,
-                "h3_cell": h3.latlng_to_cell(lat, lng, 10),
+                "h3_cell": locate.h3_cell(lng, lat),
             }
         )
     return points

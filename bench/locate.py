@@ -264,6 +264,7 @@ def bench_layer(
     bbox: tuple[float, float, float, float],
     report: Report,
 ) -> dict[str, Any]:
+    from wangge.lib.coords import from_wgs84_array
     from wangge.regions import locate
 
     codes, geoms = load_layer(layer)
@@ -291,6 +292,24 @@ def bench_layer(
     hit = np.array([r is not None for r in single])
     inside = float(hit.mean())
     print(f"  grid_at: median {med:.1f} µs, p99 {p99:.1f} µs; {inside:.1%} of points inside a grid")
+
+    # a'. the same points through the door every caller uses (typed result; GCJ-02 conversion)
+    door_rows = []
+    for crs in ("wgs84", "gcj02"):
+        px, py = (sx, sy) if crs == "wgs84" else from_wgs84_array(sx, sy, crs)
+        ns_door, located = time_calls(
+            lambda x, y, c=crs: locate.locate_point(x, y, crs=c, layers=(layer,)), px, py
+        )
+        med_d, p99_d = stats_us(ns_door)
+        door_rows.append(
+            Row(f"locate_point {crs}, {layer}", f"{sizes.single:,} calls", med_d, p99_d)
+        )
+        print(f"  locate_point ({crs}): median {med_d:.1f} µs, p99 {p99_d:.1f} µs")
+        report.check(
+            f"{layer}: locate_point({crs}) == grid_at",
+            [r.grid(layer) for r in located] == single,
+            f"{sizes.single:,} points",
+        )
 
     # b. bulk
     bx, by = uniform(sizes.bulk)
@@ -360,7 +379,7 @@ def bench_layer(
     ours_bulk.ratio = ours_bulk.rate / base_bulk.rate
     ours_refs.ratio = ours_refs.rate / base_bulk.rate
     base_bulk.ratio = base_one.ratio = 1.0
-    report.rows += [ours_single, ours_bulk, ours_refs, base_one, base_py, base_bulk]
+    report.rows += [ours_single, *door_rows, ours_bulk, ours_refs, base_one, base_py, base_bulk]
 
     # 3. correctness
     index_of = {code: i for i, code in enumerate(codes)}

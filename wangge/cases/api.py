@@ -138,6 +138,7 @@ class CaseListCreateApi(APIView):
             condition=data["condition"],
             lng=data.get("lng"),
             lat=data.get("lat"),
+            crs=data["crs"],
             address=data["address"],
             urgency=data["urgency"],
             area_grade=data["area_grade"],

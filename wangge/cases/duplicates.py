@@ -25,6 +25,7 @@ from wangge.cases.models import Case
 from wangge.cases.selectors import case_list, duplicate_candidates
 from wangge.core.models import User
 from wangge.core.scope import code_in_scope
+from wangge.lib.coords import Crs
 from wangge.regions import locate
 from wangge.regions.models import Grid
 
@@ -57,23 +58,25 @@ def report_check(
     user: User,
     lng: float,
     lat: float,
+    crs: Crs | str = Crs.WGS84,
     category_id: int | None = None,
     exclude_number: str = "",
     at: datetime | None = None,
 ) -> ReportCheck:
-    """What a report by ``user`` at the WGS-84 point would meet (see the module docstring).
+    """What a report by ``user`` at the point (given in ``crs``) would meet (see the module
+    docstring).
 
     Outside the user's scope the grid's name and community are told, not its code: the user
     stands there, and the report he may send from there shows him its grid anyway.
     """
+    located = locate.locate_point(lng, lat, crs=crs)
     return ReportCheck(
-        grid=_point_grid(user, lng, lat),
-        **_duplicates(user, lng, lat, category_id, exclude_number, at),
+        grid=_point_grid(user, located.grid()),
+        **_duplicates(user, located.lng, located.lat, category_id, exclude_number, at),
     )
 
 
-def _point_grid(user: User, lng: float, lat: float) -> PointGrid | None:
-    ref = locate.grid_at(lng, lat, locate.DEFAULT_LAYER)
+def _point_grid(user: User, ref: locate.GridRef | None) -> PointGrid | None:
     if ref is None:
         return None
     grid = Grid.objects.select_related("community").only("code", "name", "community__name")

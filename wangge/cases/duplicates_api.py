@@ -8,8 +8,6 @@ duplicate report into it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -21,7 +19,7 @@ from rest_framework.views import APIView
 from wangge.cases.api import CanReport, CanViewCases
 from wangge.cases.duplicates import report_check
 from wangge.cases.services import case_support
-from wangge.lib.coords import Crs, to_wgs84
+from wangge.lib.coords import Crs
 from wangge.regions.serializers import FiniteFloatField
 
 
@@ -46,10 +44,6 @@ class ReportCheckQuery(serializers.Serializer):
         max_length=32,
         help_text=_("Number of a case to leave out (the report just sent)."),
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs["lng"], attrs["lat"] = to_wgs84(attrs["lng"], attrs["lat"], attrs["crs"])
-        return attrs
 
 
 class PointGridOut(serializers.Serializer):
@@ -129,6 +123,7 @@ class ReportCheckApi(APIView):
             user=request.user,
             lng=data["lng"],
             lat=data["lat"],
+            crs=data["crs"],
             category_id=data.get("category"),
             exclude_number=data.get("exclude", ""),
         )

@@ -28,6 +28,7 @@ from wangge.core.errors import NotFoundError
 from wangge.core.models import User
 from wangge.core.roles import user_roles
 from wangge.core.scope import EVERYTHING, scope_prefix, scope_q
+from wangge.regions import locate
 
 DUPLICATE_RADIUS_M = 50
 DUPLICATE_WINDOW = timedelta(hours=72)
@@ -277,7 +278,7 @@ def duplicate_numbers(
     query cost more than twice its execution.
     """
     at = at or timezone.now()
-    cells = list(h3.grid_disk(h3.latlng_to_cell(lat, lng, 10), 1))
+    cells = locate.h3_disk(lng, lat)
     states = sorted(OPEN_STATES)
     sql = (
         f"SELECT number, lat, lng FROM {Case._meta.db_table} "  # noqa: S608 — names from the model
@@ -314,7 +315,7 @@ def _nearby(
     *, category_id: int, lng: float, lat: float, at: datetime | None, exclude: int | None
 ) -> QuerySet[Case]:
     at = at or timezone.now()
-    cells = h3.grid_disk(h3.latlng_to_cell(lat, lng, 10), 1)
+    cells = locate.h3_disk(lng, lat)
     nearby = Case.objects.filter(
         category_id=category_id,
         h3_cell__in=cells,

@@ -14,7 +14,7 @@ from wangge.cases import selectors, sla
 from wangge.cases.models import AreaGrade, Case, CaseEvent, CasePhoto, Category
 from wangge.cases.workflow import STEPS
 from wangge.core.configcache import ConfigCache
-from wangge.lib.coords import Crs, to_wgs84
+from wangge.lib.coords import Crs
 from wangge.regions.serializers import FiniteFloatField
 
 
@@ -95,8 +95,6 @@ class CaseIn(SharedConfigSerializer):
         if has_lng != has_lat:
             missing = "lat" if has_lng else "lng"
             raise serializers.ValidationError({missing: [_("Give both lng and lat, or neither.")]})
-        if has_lng:
-            attrs["lng"], attrs["lat"] = to_wgs84(attrs["lng"], attrs["lat"], attrs["crs"])
         if attrs.get("reporter_phone"):
             from wangge.core.idmessages import id_error_text
             from wangge.lib.idnumbers import parse_mobile

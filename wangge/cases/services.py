@@ -17,7 +17,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import h3
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
@@ -60,11 +59,11 @@ from wangge.core.roles import user_roles
 from wangge.core.scope import code_in_scope
 from wangge.core.sqlparts import insert_parts
 from wangge.core.transactions import run_serializable
+from wangge.lib.coords import Crs
 from wangge.regions import locate
 from wangge.regions.models import Grid, Region
 
 S = Case.State
-H3_RESOLUTION = 10  # cells of ≈ 66 m edge: a 50 m duplicate search looks at a cell and its ring
 PUBLIC_SOURCES = frozenset(
     {
         Case.Source.CITIZEN_APP,
@@ -85,6 +84,7 @@ class Intake:
     description: str
     lng: float | None = None
     lat: float | None = None
+    crs: str = Crs.WGS84  # of lng/lat; the case stores the WGS-84 point (regions.locate)
     address: str = ""
     condition: str = ""
     urgency: str = Case.Urgency.NORMAL
@@ -152,6 +152,8 @@ def _fingerprint(intake: Intake) -> str:
         )
     }
     fields["category"] = intake.category.pk
+    if intake.crs != Crs.WGS84:
+        fields["crs"] = str(intake.crs)
     canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -179,7 +181,8 @@ def _case_for_key(client: str, key: str, fingerprint: str) -> Case | None:
 def _new_case(intake: Intake, actor: User | None) -> Case:
     """The case a report makes, not yet numbered or stored."""
     now = timezone.now()
-    grid, region_code = _locate(intake)
+    located, region_code = _locate(intake)
+    grid = located.grid() if located is not None else None
     if intake.self_handle and not intake.category.allows_self_handling:
         raise InvalidInputError(
             _("This category cannot be handled on the spot."),
@@ -205,9 +208,9 @@ def _new_case(intake: Intake, actor: User | None) -> Case:
         condition=intake.condition,
         description=intake.description,
         address=intake.address,
-        lng=intake.lng,
-        lat=intake.lat,
-        h3_cell=h3.latlng_to_cell(intake.lat, intake.lng, H3_RESOLUTION) if grid else "",
+        lng=located.lng if located is not None else None,
+        lat=located.lat if located is not None else None,
+        h3_cell=located.h3_cell if located is not None else "",
         grid_id=grid.id if grid else None,
         region_code=region_code,
         area_grade=intake.area_grade,
@@ -317,21 +320,22 @@ def _seal_phone(case: Case, phone: str) -> None:
     case.reporter_phone_masked = sealed.masked
 
 
-def _locate(intake: Intake) -> tuple[locate.GridRef | None, str]:
-    """The grid of the report's point; the district when only an address is given."""
+def _locate(intake: Intake) -> tuple[locate.PointLocation | None, str]:
+    """The report's point and its grid; no point and the district when only an address is given."""
     if intake.lng is not None and intake.lat is not None:
-        ref = locate.grid_at(intake.lng, intake.lat, locate.DEFAULT_LAYER)
+        located = locate.locate_point(intake.lng, intake.lat, crs=intake.crs)
+        ref = located.grid()
         if ref is None:
             raise InvalidInputError(
                 _("The location lies outside every grid of the district."),
                 {
                     "location": [
                         _("(%(lng)s, %(lat)s) is in no grid.")
-                        % {"lng": intake.lng, "lat": intake.lat}
+                        % {"lng": located.lng, "lat": located.lat}
                     ]
                 },
             )
-        return ref, ref.code
+        return located, ref.code
     if not intake.address.strip():
         raise InvalidInputError(
             _("Give a location or an address."),

@@ -55,7 +55,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-import h3
 import numpy as np
 import shapely
 from django.conf import settings
@@ -72,7 +71,7 @@ from wangge.cases.models import (
     Stage,
     TimeLimit,
 )
-from wangge.cases.services import H3_RESOLUTION, PUBLIC_SOURCES
+from wangge.cases.services import PUBLIC_SOURCES
 from wangge.cases.workflow import LEVEL_ABOVE
 from wangge.core import pii
 from wangge.core.models import Department, User
@@ -81,6 +80,7 @@ from wangge.core.workcalendar import current_calendar
 from wangge.demo.departments import department_code
 from wangge.demo.people import grid_workers_by_grid
 from wangge.lib.calendar import TimeUnit, WorkCalendar
+from wangge.regions import locate
 from wangge.regions.models import Grid, Region
 
 logger = logging.getLogger(__name__)
@@ -1618,7 +1618,7 @@ def _case_row(
         "address": address,
         "lng": lng,
         "lat": lat,
-        "h3_cell": h3.latlng_to_cell(lat, lng, H3_RESOLUTION),
+        "h3_cell": locate.h3_cell(lng, lat),
         "grid_id": grid["id"],
         "region_code": grid["code"],
         "area_grade": facts["grade"],

@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 
 from wangge.api.permissions import model_permission
 from wangge.core.errors import InvalidInputError
-from wangge.lib.coords import to_wgs84
 from wangge.regions import selectors, serializers
 from wangge.regions.geojson import feature_collection_json, feature_json
 from wangge.regions.locate import DEFAULT_LAYER
@@ -147,15 +146,18 @@ class LocateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _query(serializers.LocateQuery, request)
-        lng, lat = to_wgs84(query["lng"], query["lat"], query["crs"])
         located = selectors.locate_for_user(
-            user=request.user, lng=lng, lat=lat, layer=query["layer"]
+            user=request.user,
+            lng=query["lng"],
+            lat=query["lat"],
+            crs=query["crs"],
+            layer=query["layer"],
         )
         body = {
             "grid": located.grid,
             "ancestors": located.ancestors,
-            "lng_wgs84": lng,
-            "lat_wgs84": lat,
+            "lng_wgs84": located.lng,
+            "lat_wgs84": located.lat,
         }
         return Response(serializers.LocateOut(body).data)
 

@@ -11,6 +11,7 @@ from wangge.core.errors import NotFoundError
 from wangge.core.models import User
 from wangge.core.roles import Role
 from wangge.core.scope import code_in_scope, filter_to_scope
+from wangge.lib.coords import Crs
 from wangge.lib.regioncodes import CODE_LENGTH, Level
 from wangge.regions import locate
 from wangge.regions.models import Grid, GridLayer, Region
@@ -102,26 +103,33 @@ def ancestors_of(code: str) -> list[Region]:
 class LocatedGrid:
     grid: Grid
     ancestors: list[Region]
+    lng: float  # the WGS-84 point the grid was found at
+    lat: float
 
 
-def locate_for_user(*, user: User, lng: float, lat: float, layer: str) -> LocatedGrid:
-    """The grid at a WGS-84 point with its ancestors, if the grid is inside the user's scope."""
+def locate_for_user(
+    *, user: User, lng: float, lat: float, layer: str, crs: str = Crs.WGS84
+) -> LocatedGrid:
+    """The grid at a point (given in ``crs``) with its ancestors, if the grid is inside the
+    user's scope."""
     layer_name = GridLayer.objects.filter(code=layer).values_list("name", flat=True).first()
     if layer_name is None:
         raise NotFoundError(_("There is no grid layer %(layer)s.") % {"layer": layer})
-    ref = locate.grid_at(lng, lat, layer)
+    located = locate.locate_point(lng, lat, crs=crs, layers=(layer,), within=user)
+    lng, lat = located.lng, located.lat
+    if layer in located.refused:
+        raise NotFoundError(
+            _("The point (%(lng)s, %(lat)s) lies outside your data scope.")
+            % {"lng": lng, "lat": lat}
+        )
+    ref = located.grid(layer)
     if ref is None:
         raise NotFoundError(
             _("The point (%(lng)s, %(lat)s) lies outside every grid of the layer %(layer)s.")
             % {"lng": lng, "lat": lat, "layer": layer_name}
         )
-    if not code_in_scope(user, ref.code):
-        raise NotFoundError(
-            _("The point (%(lng)s, %(lat)s) lies outside your data scope.")
-            % {"lng": lng, "lat": lat}
-        )
     grid = Grid.objects.select_related("community", "layer").get(pk=ref.id)
-    return LocatedGrid(grid=grid, ancestors=ancestors_of(grid.code))
+    return LocatedGrid(grid=grid, ancestors=ancestors_of(grid.code), lng=lng, lat=lat)
 
 
 @dataclass(frozen=True)

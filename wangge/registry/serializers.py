@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from wangge.lib.coords import Crs, to_wgs84
+from wangge.lib.coords import Crs
+from wangge.regions.locate import locate_point
 from wangge.regions.serializers import FiniteFloatField
 from wangge.registry.models import (
     Building,
@@ -58,7 +59,10 @@ class LocatedIn(serializers.Serializer):
             missing = "lat" if has_lng else "lng"
             raise serializers.ValidationError({missing: [_("Give both lng and lat, or neither.")]})
         if has_lng:
-            attrs["lng"], attrs["lat"] = to_wgs84(attrs["lng"], attrs["lat"], attrs["crs"])
+            # The point is stored in WGS-84 whether or not a grid is given: the door converts it
+            # (no layer: no lookup here; the service finds the grid from the stored point).
+            point = locate_point(attrs["lng"], attrs["lat"], crs=attrs["crs"], layers=())
+            attrs["lng"], attrs["lat"] = point.lng, point.lat
         attrs.pop("crs", None)
         return attrs
 

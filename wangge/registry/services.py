@@ -96,13 +96,13 @@ def resolve_grid(
     if lng is None or lat is None:
         errors["grid"] = [_("Give the grid, or a location (lng, lat) inside one.")]
         return None
+    located = locate.locate_point(lng, lat, layers=layers, within=actor)
     for layer in layers:
-        ref = locate.grid_at(lng, lat, layer)
-        if ref is None:
-            continue
-        if actor is not None and not code_in_scope(actor, ref.code):
+        if layer in located.refused:
             break
-        return Grid.objects.get(pk=ref.id)
+        ref = located.grid(layer)
+        if ref is not None:
+            return Grid.objects.get(pk=ref.id)
     errors["grid"] = [_("The location is not inside a grid of your area.")]
     return None
 
@@ -534,7 +534,7 @@ def _component_place(
         return None, ""
     code = grid.code
     if lng is not None and lat is not None:
-        ref = locate.grid_at(lng, lat, SOCIAL_LAYER)
+        ref = locate.locate_point(lng, lat, layers=(SOCIAL_LAYER,)).grid(SOCIAL_LAYER)
         if ref is not None:
             code = ref.code
     if actor is not None and not code_in_scope(actor, code):

@@ -227,3 +227,20 @@ def test_one_key_with_a_different_report_is_422_and_creates_nothing(cast):
     assert other.status_code == 422
     assert first.json()["number"] in other.json()["errors"]["Idempotency-Key"][0]
     assert Case.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("crs", ["gcj02", "bd09"])
+def test_a_report_in_gcj02_or_bd09_is_stored_at_its_wgs84_point_in_that_grid(cast, crs):
+    from wangge.lib.coords import from_wgs84
+    from wangge.regions.locate import h3_cell
+
+    lng, lat = from_wgs84(*IN_GRID_A, crs)
+    created = client_for(cast.grid_worker_a).post(
+        reverse("api:cases"), create_body(lng=lng, lat=lat, crs=crs), format="json"
+    )
+    assert created.status_code == 201, created.json()
+    case = Case.objects.get(number=created.json()["number"])
+    assert (case.lng, case.lat) == pytest.approx(IN_GRID_A, abs=1e-9)
+    assert case.region_code == "110102001001001"
+    assert case.h3_cell == h3_cell(case.lng, case.lat)

@@ -163,3 +163,17 @@ def test_the_timeline_names_a_support_and_a_withdrawn_duplicate_in_words(cast, n
     timeline = page[page.index('class="timeline') :]
     assert "附议" in timeline and "重复上报" in timeline and mine.number in timeline
     assert ">support<" not in timeline and "duplicate:" not in timeline
+
+
+def test_the_report_check_finds_the_grid_and_duplicates_of_a_gcj02_point(cast, neighbour):
+    from wangge.lib.coords import from_wgs84
+
+    nearest = report(cast.grid_worker_a)
+    lng, lat = from_wgs84(*IN_GRID_A, "gcj02")
+    body = (
+        client_for(neighbour)
+        .get(CHECK, {"lng": lng, "lat": lat, "crs": "gcj02", "category": category().pk})
+        .json()
+    )
+    assert body["grid"]["code"] == "110102001001001"
+    assert [(d["number"], d["distance_m"]) for d in body["duplicates"]] == [(nearest.number, 0)]

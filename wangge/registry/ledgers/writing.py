@@ -595,7 +595,8 @@ def write_components(batch: Batch) -> Outcome:
             continue
         code = values["unit_grid_code"]
         if values.get("lng") is not None:
-            ref = locate.grid_at(values["lng"], values["lat"], SOCIAL_LAYER)
+            located = locate.locate_point(values["lng"], values["lat"], layers=(SOCIAL_LAYER,))
+            ref = located.grid(SOCIAL_LAYER)
             code = ref.code if ref is not None else code
         if not code_in_scope(batch.actor, code):
             out.rejected.append(

@@ -461,3 +461,17 @@ def test_a_list_page_costs_the_same_queries_for_few_or_many_rows(cast, kind):
     few = count()
     fill(10)
     assert count() == few
+
+
+@pytest.mark.django_db
+def test_a_building_located_from_a_bd09_point_is_stored_at_its_wgs84_point(cast):
+    from wangge.lib.coords import from_wgs84
+
+    lng, lat = from_wgs84(116.31, 39.93, "bd09")
+    worker = client_for(cast.grid_worker_a)
+    body = {"name": "7号", "address": "西长安街7号", "lng": lng, "lat": lat, "crs": "bd09"}
+    building = post(worker, "api:buildings", body)
+    assert building.status_code == 201, building.json()
+    assert building.json()["grid_code"] == f.GRID_A
+    stored = Building.objects.get(pk=building.json()["id"])
+    assert (stored.lng, stored.lat) == pytest.approx((116.31, 39.93), abs=1e-9)
