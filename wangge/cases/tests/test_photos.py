@@ -13,7 +13,7 @@ from wangge.cases.models import CaseEvent, CasePhoto
 from wangge.cases.photos import case_photo_add, clean_image
 from wangge.cases.tests.factories import act, category, department, handler, report
 from wangge.core.errors import InvalidInputError
-from wangge.regions.tests.factories import client_for
+from wangge.testing.factories import client_for
 
 pytestmark = pytest.mark.django_db
 
