@@ -17,8 +17,8 @@ Isolation modes:
   as a naive read-modify-write (SELECT, then UPDATE with the list read): concurrent appends get
   lost and reads skew, and the checker must say so.
 
-The layer is core, but this module reaches up into cases, registry and regions: it is test and
-operations tooling, imported only by its management command and tests, never by the product.
+It lives on the proof floor: it drives cases, registry and regions, and is imported only by its
+management command and tests, never by the product.
 """
 
 from __future__ import annotations
