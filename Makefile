@@ -63,7 +63,8 @@ test-postgres: $(VENV)/.installed-dev
 	  echo "PostgreSQL does not answer on 127.0.0.1:5432: skipping the PostgreSQL run"; \
 	fi
 
-## lint: ruff, migrations, bandit and pip-audit. pip-audit needs PyPI's advisory database: when it
+## lint: ruff, the import contracts (layers, no cycles: pyproject.toml), migrations, bandit and
+## pip-audit. pip-audit needs PyPI's advisory database: when it
 ## cannot be reached the run says NOT AUDITED; PIP_AUDIT=require (CI) makes that an error,
 ## PIP_AUDIT=0 skips it. Accepted findings: PIP_AUDIT_IGNORE, each explained in docs/security.md.
 PIP_AUDIT ?= warn
@@ -71,6 +72,7 @@ PIP_AUDIT_IGNORE ?=
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	WANGGE_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run -v 0
 	$(PY) -m bandit -q -r wangge -c pyproject.toml
 	@if [ "$(PIP_AUDIT)" = "0" ]; then echo "pip-audit: skipped (PIP_AUDIT=0)"; exit 0; fi; \
@@ -106,4 +108,4 @@ messages: $(VENV)/.installed-dev
 	WANGGE_DEBUG=1 $(PY) manage.py compilemessages --ignore '.venv/*'
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis .grimp_cache .import_linter_cache

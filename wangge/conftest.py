@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from django.db import connection
 from django.utils import translation
 from rest_framework.test import APIClient
 
 from wangge.core import configcache, workcalendar
-from wangge.core.models import User
-from wangge.core.testing import logcapture
 from wangge.regions import locate
-from wangge.regions.tests.factories import load_test_territory, make_user
+from wangge.testing import logcapture
+from wangge.testing.factories import load_test_territory
+from wangge.testing.personas import Cast, make_cast
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +36,7 @@ def _english_outside_requests():
 @pytest.fixture(scope="session", autouse=True)
 def _no_full_numbers_in_the_logs():
     """Every log record of the run is scanned; a full ID or phone number in one fails the run
-    (wangge/core/testing/logcapture.py)."""
+    (wangge/testing/logcapture.py)."""
     with logcapture.watching() as handler:
         yield
     assert not handler.findings, "full personal numbers in the logs:\n" + handler.report()
@@ -71,36 +69,9 @@ def territory(db) -> None:
     load_test_territory()
 
 
-@dataclass
-class Cast:
-    commander: User  # 区指挥中心, the whole district
-    operator: User  # 受理员/值班长, the whole district
-    street_dispatcher: User  # 西长安街街道 (110102001)
-    community_officer: User  # community 110102001001
-    other_community_officer: User  # community 110102003002
-    grid_worker_a: User  # grid 110102001001001
-    grid_worker_b: User  # grid 110102003002004
-    department_handler: User  # a department, district-wide scope
-    admin: User  # system administrator, district-wide scope
-    nobody: User  # signed in, no role and no scope: should see nothing
-
-
 @pytest.fixture
 def cast(territory) -> Cast:
-    return Cast(
-        commander=make_user("commander", role="district_commander", scope="110102"),
-        operator=make_user("operator", role="supervisor_operator", scope="110102"),
-        street_dispatcher=make_user("dispatcher", role="dispatcher", scope="110102001"),
-        community_officer=make_user("officer_a", role="community_officer", scope="110102001001"),
-        other_community_officer=make_user(
-            "officer_b", role="community_officer", scope="110102003002"
-        ),
-        grid_worker_a=make_user("worker_a", role="grid_worker", scope="110102001001001"),
-        grid_worker_b=make_user("worker_b", role="grid_worker", scope="110102003002004"),
-        department_handler=make_user("handler", role="department_handler", scope="110102"),
-        admin=make_user("admin", role="system_admin", scope="110102"),
-        nobody=make_user("nobody", role=None),
-    )
+    return make_cast()
 
 
 @pytest.fixture

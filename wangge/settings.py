@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "wangge.api",
     "wangge.web",
     "wangge.demo",
+    "wangge.proof",
 ]
 
 MIDDLEWARE = [

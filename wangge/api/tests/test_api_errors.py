@@ -7,7 +7,7 @@ import json
 import pytest
 from django.test import Client
 
-from wangge.regions.tests.factories import client_for
+from wangge.testing.factories import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 from shapely.geometry import box
 
 from wangge.regions.models import Grid
-from wangge.regions.tests.factories import client_for, collection, feature
+from wangge.testing.factories import client_for, collection, feature
 
 pytestmark = pytest.mark.django_db
 
@@ -248,7 +248,7 @@ def test_an_upload_that_is_not_json_is_400(cast, tmp_path):
 
 
 def test_grid_detail_names_the_grids_workers_not_their_usernames(cast):
-    from wangge.regions.tests.factories import make_user
+    from wangge.testing.factories import make_user
 
     cast.grid_worker_a.last_name, cast.grid_worker_a.first_name = "王", "小明"
     cast.grid_worker_a.save(update_fields=["last_name", "first_name"])

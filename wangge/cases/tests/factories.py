@@ -7,9 +7,9 @@ from typing import Any
 from wangge.cases.models import Case, Category, ResponsibilityRule
 from wangge.cases.services import Intake, case_act, case_create
 from wangge.core.models import Department, User
-from wangge.regions.tests.factories import make_user
+from wangge.testing.factories import make_user
 
-# A point in grid 110102001001001 of the test territory (wangge/regions/tests/factories.py).
+# A point in grid 110102001001001 of the test territory (wangge/testing/factories.py).
 IN_GRID_A = (116.31, 39.93)
 # A point in grid 110102003002004 (another street).
 IN_GRID_B = (116.39, 39.87)

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from wangge.cases.tests.factories import act, report
-from wangge.regions.tests.factories import make_user
+from wangge.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

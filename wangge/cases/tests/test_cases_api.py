@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from wangge.cases.models import Case, CaseEvent
 from wangge.cases.tests.factories import IN_GRID_A, category, department, handler
-from wangge.regions.tests.factories import client_for
+from wangge.testing.factories import client_for
 
 S = Case.State
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from wangge.cases.dispatch import eligible_people
 from wangge.cases.tests.factories import act, category, department, report
 from wangge.core.errors import InvalidInputError
-from wangge.regions.tests.factories import client_for, make_user
+from wangge.testing.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from wangge.cases.models import Case, CaseEvent
 from wangge.cases.tests.factories import IN_GRID_A, IN_GRID_B, act, category, report
-from wangge.regions.tests.factories import client_for, make_user
+from wangge.testing.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 S = Case.State

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from wangge.cases.models import Case
 from wangge.cases.tests.factories import IN_GRID_A, category, report
-from wangge.regions.tests.factories import client_for
+from wangge.testing.factories import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,8 @@ from wangge.cases import services, sla
 from wangge.cases.models import Case, CaseEvent, IntakeKey
 from wangge.cases.services import Intake, case_create
 from wangge.cases.tests.factories import IN_GRID_A, category
-from wangge.core.testing.http import Answer, post_json
-from wangge.regions.tests.factories import client_for
+from wangge.proof.faults.http import Answer, post_json
+from wangge.testing.factories import client_for
 
 CASES_PATH = "/api/v1/cases/"
 

@@ -11,7 +11,7 @@ from wangge.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from wangge.regions.tests.factories import client_for, make_user
+from wangge.testing.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 S = Case.State

@@ -14,7 +14,7 @@ from wangge.cases.models import Case, CaseEvent, CasePhoto
 from wangge.cases.tests.factories import act, category, department, handler, report
 from wangge.cases.workflow import PHOTO_EVENT
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import client_for, make_user
+from wangge.testing.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 

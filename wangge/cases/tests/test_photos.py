@@ -15,7 +15,7 @@ from PIL import ExifTags, Image
 from wangge.cases.models import CaseEvent, CasePhoto
 from wangge.cases.photos import case_photo_add
 from wangge.cases.tests.factories import act, category, department, handler, report
-from wangge.regions.tests.factories import client_for
+from wangge.testing.factories import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from wangge.cases.selectors import actionable_cases, case_list, owned_cases
 from wangge.cases.tests.factories import category, department, handler
 from wangge.cases.workflow import STEPS, Action, refusal
 from wangge.core.roles import user_roles
-from wangge.regions.tests.factories import make_user
+from wangge.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

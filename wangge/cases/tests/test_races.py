@@ -11,7 +11,7 @@ from django.urls import reverse
 from wangge.cases.models import Case, CaseEvent
 from wangge.cases.tests.factories import act, category, department, report
 from wangge.cases.workflow import PHOTO_EVENT
-from wangge.regions.tests.factories import client_for
+from wangge.testing.factories import client_for
 
 S = Case.State
 

@@ -16,8 +16,8 @@ from wangge.core.errors import (
     PermissionDeniedError,
 )
 from wangge.core.models import AuditLog
-from wangge.core.workload import serialization_failure
-from wangge.regions.tests.factories import client_for, make_user
+from wangge.proof.workload import serialization_failure
+from wangge.testing.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 S = Case.State

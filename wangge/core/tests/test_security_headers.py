@@ -11,8 +11,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from wangge.cases.tests.factories import report
 from wangge.core.middleware import carries_personal_data, tile_image_source
-from wangge.regions.tests.factories import client_for
 from wangge.registry.tests.factories import register
+from wangge.testing.factories import client_for
 
 
 def directives(response) -> dict[str, list[str]]:

@@ -21,7 +21,7 @@ from wangge.core.transactions import (
     run_serializable,
     serializable,
 )
-from wangge.core.workload import serialization_failure
+from wangge.proof.workload import serialization_failure
 
 pytestmark = pytest.mark.django_db
 

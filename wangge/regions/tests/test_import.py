@@ -8,7 +8,7 @@ from shapely.geometry import Polygon, box
 from wangge.core.models import AuditLog
 from wangge.regions.models import Grid, Region
 from wangge.regions.services import territory_import
-from wangge.regions.tests.factories import collection, feature, sample_territory_features
+from wangge.testing.factories import collection, feature, sample_territory_features
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from shapely.geometry import Polygon, box
 
 from wangge.regions import locate
 from wangge.regions.services import territory_import
-from wangge.regions.tests.factories import MID_LAT, MID_LNG, collection, feature
+from wangge.testing.factories import MID_LAT, MID_LNG, collection, feature
 
 pytestmark = pytest.mark.django_db
 

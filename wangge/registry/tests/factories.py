@@ -1,7 +1,7 @@
 """Registry rows for tests, made through the services (so every row is what production writes).
 
 Grid A is 110102001001001 (the NW social grid of community 110102001001), grid B is
-110102003002004 (another street); see wangge/regions/tests/factories.py.
+110102003002004 (another street); see wangge/testing/factories.py.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from datetime import date
 from typing import Any
 
 from wangge.lib.idnumbers import resident_id_check_digit
-from wangge.regions.tests.factories import grid
 from wangge.registry import lifecycle, services
 from wangge.registry.models import Building, Component, House, Household, Organization, Tag
+from wangge.testing.factories import grid
 
 GRID_A = "110102001001001"
 GRID_B = "110102003002004"

@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from wangge.regions.tests.factories import make_user
 from wangge.registry.tests import factories as f
+from wangge.testing.factories import make_user
 
 ID_NUMBER = "11010519491231002X"
 

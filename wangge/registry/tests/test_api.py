@@ -7,9 +7,9 @@ import time_machine
 from django.urls import reverse
 
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import client_for
 from wangge.registry.models import Building, Component, House, Person, Residency
 from wangge.registry.tests import factories as f
+from wangge.testing.factories import client_for
 
 
 def post(client, name, body, *args):

@@ -15,11 +15,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
-from wangge.regions.tests.factories import client_for
 from wangge.registry.ledgers import importing
 from wangge.registry.models import LedgerColumn, Person
 from wangge.registry.tests import factories as f
 from wangge.registry.tests.test_ledgers import PEOPLE_HEADERS, csv_bytes, person_row
+from wangge.testing.factories import client_for
 
 FORMULA = '=HYPERLINK("http://x","y")'
 ESCAPED = "'" + FORMULA

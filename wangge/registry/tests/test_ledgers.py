@@ -14,7 +14,6 @@ from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import client_for
 from wangge.registry.ledgers import importing, writing
 from wangge.registry.models import (
     Building,
@@ -28,6 +27,7 @@ from wangge.registry.models import (
     Residency,
 )
 from wangge.registry.tests import factories as f
+from wangge.testing.factories import client_for
 
 PEOPLE_HEADERS = [
     "姓名", "性别", "公民身份号码", "联系电话", "民族", "户籍地址", "人员类型", "网格编码",

@@ -12,10 +12,10 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import client_for
 from wangge.registry.ledgers import importing
 from wangge.registry.models import House, Organization, Person, PersonEvent, Residency
 from wangge.registry.tests import factories as f
+from wangge.testing.factories import client_for
 
 ID_A = f.resident_id(date(1975, 3, 4), sequence=11)
 ID_B = f.resident_id(date(1982, 6, 7), sequence=22)

@@ -422,8 +422,8 @@ def test_tags_set_the_household_care_class(territory):
 
 @pytest.mark.django_db
 def test_moving_a_building_to_another_grid_moves_its_rows(territory):
-    from wangge.regions.tests.factories import grid
     from wangge.registry import services
+    from wangge.testing.factories import grid
 
     home = f.house(grid_code=f.GRID_A)
     person = f.register(home).person

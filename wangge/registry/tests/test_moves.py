@@ -13,12 +13,12 @@ from wangge.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from wangge.core.workload import serialization_failure
-from wangge.regions.tests.factories import make_user
+from wangge.proof.workload import serialization_failure
 from wangge.registry import lifecycle
 from wangge.registry.models import House, PersonEvent, Residency
 from wangge.registry.moves import current_occupants, resident_move
 from wangge.registry.tests import factories as f
+from wangge.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 GRID_A2 = "110102001001002"  # same community as grid A

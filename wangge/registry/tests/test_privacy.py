@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import client_for
 from wangge.registry.models import Person
 from wangge.registry.tests import factories as f
+from wangge.testing.factories import client_for
 
 ID_A = "11010519491231002X"
 PHONE_A = "13812345678"

@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import client_for, make_user
 from wangge.registry import qrcodes
 from wangge.registry.models import HouseScan
 from wangge.registry.tests import factories as f
+from wangge.testing.factories import client_for, make_user
 
 LABEL_RE = re.compile(
     r'<g class="qr-label" data-house="(\d+)" data-url="([^"]+)">.*?'

@@ -6,11 +6,11 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from wangge.regions.tests.factories import client_for
 from wangge.registry import lifecycle
 from wangge.registry.models import Person
 from wangge.registry.quality import Flag, flagged, quality_report
 from wangge.registry.tests import factories as f
+from wangge.testing.factories import client_for
 
 TODAY = date(2026, 3, 31)
 
@@ -242,7 +242,7 @@ def test_the_api_serves_the_report_and_the_flagged_records(planted, cast):
 
 @pytest.mark.django_db
 def test_an_assessor_sees_figures_but_not_the_people_behind_them(planted, cast):
-    from wangge.regions.tests.factories import make_user
+    from wangge.testing.factories import make_user
 
     assessor = client_for(make_user("assessor", role="assessor", scope="110102"))
 

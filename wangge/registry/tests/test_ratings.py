@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from wangge.core.errors import ConflictError, InvalidInputError
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import client_for
 from wangge.registry import lifecycle, qrcodes, ratings
 from wangge.registry.models import HouseRating, Person, RatingCriterion, RatingLevel
 from wangge.registry.tests import factories as f
+from wangge.testing.factories import client_for
 
 BOTH_SAFE = {"fire_safety": True, "gas_safety": True}
 

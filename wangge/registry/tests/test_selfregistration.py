@@ -12,10 +12,10 @@ from django.urls import reverse
 
 from wangge.core import pii
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import client_for
 from wangge.registry import selfregistration
 from wangge.registry.models import Person, PersonEvent, Residency, SelfRegistration
 from wangge.registry.tests import factories as f
+from wangge.testing.factories import client_for
 
 PHONE = "13912345678"
 

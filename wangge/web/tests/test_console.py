@@ -521,7 +521,7 @@ def test_the_report_page_asks_for_a_camera_photo(cast, client):
 
 def test_the_grid_worker_reports_through_the_api_it_posts_to(cast):
     """The report form's request, as mobile.js sends it."""
-    from wangge.regions.tests.factories import client_for
+    from wangge.testing.factories import client_for
 
     api = client_for(cast.grid_worker_a)
     body = {

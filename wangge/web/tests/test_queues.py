@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from wangge.cases.models import Case, Category, CategoryAlias
 from wangge.cases.tests.factories import IN_GRID_B, act, category, department, handler, report
-from wangge.regions.tests.factories import make_user
+from wangge.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

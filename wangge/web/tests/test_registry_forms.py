@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import make_user
 from wangge.registry.models import Person, PersonEvent, Residency
 from wangge.registry.tests.factories import GRID_A, GRID_B, house, register, resident_id, tag
+from wangge.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

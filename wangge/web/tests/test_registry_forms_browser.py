@@ -12,7 +12,6 @@ import pytest
 from django.utils import timezone
 
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import make_user
 from wangge.registry import qrcodes
 from wangge.registry.models import Person
 from wangge.registry.tests.factories import (
@@ -23,6 +22,7 @@ from wangge.registry.tests.factories import (
     register,
     resident_id,
 )
+from wangge.testing.factories import make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = (

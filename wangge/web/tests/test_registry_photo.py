@@ -15,11 +15,11 @@ from django.urls import reverse
 from PIL import ExifTags, Image
 
 from wangge.core.models import AuditLog
-from wangge.regions.tests.factories import make_user
 from wangge.registry import lifecycle
 from wangge.registry.models import Person, PersonEvent
 from wangge.registry.quality import Flag, flagged
 from wangge.registry.tests.factories import GRID_A, house, register, resident_id
+from wangge.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from wangge.core.models import User
-from wangge.regions.tests.factories import make_user
 from wangge.registry import qrcodes
 from wangge.registry.models import House, Person
 from wangge.registry.tests.factories import GRID_A, GRID_B, house, register, resident_id
+from wangge.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

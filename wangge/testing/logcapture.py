@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from wangge.core.testing.piiscan import find_pii
+from wangge.testing.piiscan import find_pii
 
 
 @dataclass

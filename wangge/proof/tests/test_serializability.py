@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wangge.lib.serializability import HistoryFormatError, check, load_history
+from wangge.proof.serializability import HistoryFormatError, check, load_history
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -563,7 +563,7 @@ def test_the_framework_free_command_prints_only_its_verdict():
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WANGGE_", "DJANGO_"))}
     done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "wangge.lib.serializability", str(HISTORIES / "serial.jsonl")],
+        [sys.executable, "-m", "wangge.proof.serializability", str(HISTORIES / "serial.jsonl")],
         capture_output=True,
         text=True,
         env=env,
@@ -576,7 +576,7 @@ def test_the_framework_free_command_prints_only_its_verdict():
             [
                 sys.executable,
                 "-c",
-                "import sys, wangge.lib.serializability; print(sorted(m for m in sys.modules))",
+                "import sys, wangge.proof.serializability; print(sorted(m for m in sys.modules))",
             ],
             capture_output=True,
             text=True,

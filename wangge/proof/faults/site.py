@@ -1,6 +1,6 @@
 """A site database for the fault tests, prepared in a fresh process with production settings.
 
-``python -m wangge.core.testing.site`` migrates the database named by ``WANGGE_DATABASE_URL``,
+``python -m wangge.proof.faults.site`` migrates the database named by ``WANGGE_DATABASE_URL``,
 loads the test territory, a small-class category and a grid worker with an API token, and prints
 them as one JSON line. The pytest process cannot do this itself: its Django is bound to the test
 database.
@@ -19,7 +19,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
 PYTHON = sys.executable
-# The test territory's district box (wangge/regions/tests/factories.py), shrunk so that every
+# The test territory's district box (wangge/testing/factories.py), shrunk so that every
 # point drawn inside lies inside a social grid.
 DISTRICT_BOX = (116.301, 39.861, 116.399, 39.939)
 
@@ -55,7 +55,7 @@ def production_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, 
 def prepare(env: dict[str, str], timeout: float = 120) -> dict[str, Any]:
     """Run this module in a child process with ``env``; return what it created."""
     done = subprocess.run(  # noqa: S603 — our own interpreter and module
-        [PYTHON, "-m", "wangge.core.testing.site"],
+        [PYTHON, "-m", "wangge.proof.faults.site"],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -76,7 +76,7 @@ def _main() -> None:
     from rest_framework.authtoken.models import Token
 
     from wangge.cases.tests.factories import category
-    from wangge.regions.tests.factories import load_test_territory, make_user
+    from wangge.testing.factories import load_test_territory, make_user
 
     call_command("migrate", verbosity=0, interactive=False)
     load_test_territory()

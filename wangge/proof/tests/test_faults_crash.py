@@ -23,10 +23,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from wangge.core.middleware_dbdown import DatabaseUnavailableMiddleware
-from wangge.core.testing import site
-from wangge.core.testing.gunicorn import Gunicorn
-from wangge.core.testing.intake_load import IntakeLoad
-from wangge.core.testing.postgres import PrivateCluster, find_bindir
+from wangge.proof.faults import site
+from wangge.proof.faults.gunicorn import Gunicorn
+from wangge.proof.faults.intake_load import IntakeLoad
+from wangge.proof.faults.postgres import PrivateCluster, find_bindir
 
 LEAKS = (b"Traceback", b'File "', b"psycopg", b"OperationalError", b"Connection refused")
 

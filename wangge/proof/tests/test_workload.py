@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from wangge.core import workload
-from wangge.lib.serializability import check, load_history
+from wangge.proof import workload
+from wangge.proof.serializability import check, load_history
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",

@@ -46,10 +46,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from wangge.api.tests.world import PLACES, World, build_world, png
 from wangge.core.models import User
-from wangge.core.testing.piiscan import find_pii
-from wangge.regions.tests.factories import make_user
+from wangge.proof.tests.world import PLACES, World, build_world, png
+from wangge.testing.factories import make_user
+from wangge.testing.piiscan import find_pii
 
 # Endpoints that hold no scoped data, or are not for scoped users at all. -----------------------
 

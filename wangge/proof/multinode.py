@@ -5,7 +5,7 @@ databases s1, s2, …; local transactions run on one node directly. Every node k
 serializable (here: PostgreSQL at SERIALIZABLE), yet the global order can break — T1 before T2 on
 s1, after it on s2, through local transactions the global manager never sees (the paper's indirect
 conflict). Its Theorem 2: the execution is serializable iff the graph over global and local
-transactions is acyclic; ``wangge.lib.serializability`` finds such a ``global-cycle``.
+transactions is acyclic; ``wangge.proof.serializability`` finds such a ``global-cycle``.
 
 The cure here is the optimistic ticket method (Georgakopoulos, Rusinkiewicz & Sheth): every global
 sub-transaction first reads and increments its node's ticket row, which makes any two global

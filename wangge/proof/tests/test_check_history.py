@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management import call_command
 
-HISTORIES = Path(__file__).resolve().parents[2] / "lib" / "tests" / "histories"
+HISTORIES = Path(__file__).resolve().parent / "histories"
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -28,7 +28,6 @@ from wangge.core.models import User
 from wangge.lib.idnumbers import resident_id_check_digit
 from wangge.regions.models import Grid, Region
 from wangge.regions.services import territory_import
-from wangge.regions.tests.factories import collection, feature, make_user
 from wangge.registry import lifecycle, selfregistration
 from wangge.registry.models import (
     Building,
@@ -42,6 +41,7 @@ from wangge.registry.models import (
     SelfRegistration,
 )
 from wangge.registry.tests import factories as rf
+from wangge.testing.factories import collection, feature, make_user
 
 OTHER_DISTRICT = "110105"
 

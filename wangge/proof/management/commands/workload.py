@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from wangge.core import workload
+from wangge.proof import workload
 
 
 class Command(BaseCommand):
@@ -67,7 +67,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  refused {count}×: {refusal}")
         for problem in result.violations[:20]:
             self.stdout.write(f"  invariant broken: {problem}")
-        from wangge.lib.serializability import check
+        from wangge.proof.serializability import check
 
         verdict = check(result.history)
         self.stdout.write(verdict.explain())

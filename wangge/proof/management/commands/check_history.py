@@ -1,6 +1,6 @@
 """Check a list-append/read history (JSONL) for serializability; see docs/transactions.md.
 
-The same checker runs without Django as ``python -m wangge.lib.serializability FILE``."""
+The same checker runs without Django as ``python -m wangge.proof.serializability FILE``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from wangge.lib.serializability import main
+from wangge.proof.serializability import main
 
 
 class Command(BaseCommand):

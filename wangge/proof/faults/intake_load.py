@@ -8,8 +8,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from wangge.core.testing.http import Answer, post_json
-from wangge.core.testing.site import DISTRICT_BOX
+from wangge.proof.faults.http import Answer, post_json
+from wangge.proof.faults.site import DISTRICT_BOX
 
 CASES_PATH = "/api/v1/cases/"
 

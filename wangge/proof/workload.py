@@ -6,7 +6,7 @@ people and workers. Each operation also touches a test-only append log, ``wangge
 (one row per object: ``case:<number>``, ``grid:<code>``, ``house:<id>``, ``person:<id>``,
 ``worker:<username>``), in the same transaction as the business change: it reads the current list
 of every key it reads and appends a unique token to every key it writes. The history of those reads
-and appends is what ``wangge.lib.serializability.check`` checks; the business invariants are
+and appends is what ``wangge.proof.serializability.check`` checks; the business invariants are
 checked on the tables themselves.
 
 Isolation modes:
@@ -17,8 +17,8 @@ Isolation modes:
   as a naive read-modify-write (SELECT, then UPDATE with the list read): concurrent appends get
   lost and reads skew, and the checker must say so.
 
-The layer is core, but this module reaches up into cases, registry and regions: it is test and
-operations tooling, imported only by its management command and tests, never by the product.
+It lives on the proof floor: it drives cases, registry and regions, and is imported only by its
+management command and tests, never by the product.
 """
 
 from __future__ import annotations

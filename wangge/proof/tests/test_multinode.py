@@ -8,8 +8,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from wangge.core import multinode
-from wangge.lib.serializability import check
+from wangge.proof import multinode
+from wangge.proof.serializability import check
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",

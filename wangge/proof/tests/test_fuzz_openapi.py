@@ -31,9 +31,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from wangge.api.tests.world import build_world
-from wangge.core.testing import logcapture
-from wangge.regions.tests.factories import load_test_territory, make_user
+from wangge.proof.tests.world import build_world
+from wangge.testing import logcapture
+from wangge.testing.factories import load_test_territory, make_user
 
 EXAMPLES = int(os.environ.get("WANGGE_FUZZ_EXAMPLES", "10"))
 COVERAGE = os.environ.get("WANGGE_FUZZ_COVERAGE") == "1"

@@ -5,7 +5,7 @@ database: the scope matrix's world (people, tenants' self-registrations, organiz
 phones, cases' reporters in five places) plus the API doors the numbers come in by, then every text
 column of every table is read back and scanned — for the planted numbers and for anything shaped
 like a valid resident ID or a mobile number. The logs of the whole run are scanned by conftest.py
-(wangge/core/testing/logcapture.py); the answers of every endpoint by the scope matrix.
+(wangge/testing/logcapture.py); the answers of every endpoint by the scope matrix.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from wangge.api.tests.world import build_world, pii_id, pii_phone
-from wangge.core.testing.piiscan import find_pii
-from wangge.regions.tests.factories import client_for
+from wangge.proof.tests.world import build_world, pii_id, pii_phone
+from wangge.testing.factories import client_for
+from wangge.testing.piiscan import find_pii
 
 NEW_ID = pii_id(300)
 NEW_PHONE = pii_phone(300)

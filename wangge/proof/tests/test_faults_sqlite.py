@@ -16,8 +16,8 @@ import time
 import pytest
 from django.conf import settings
 
-from wangge.core.testing import site
-from wangge.core.testing.sqlite_load import writer
+from wangge.proof.faults import site
+from wangge.proof.faults.sqlite_load import writer
 
 PROCESSES = 8
 WRITES = 500

@@ -25,7 +25,7 @@ def writer(
 
     from wangge.cases.models import Case, Category
     from wangge.cases.services import Intake, case_create
-    from wangge.core.testing.site import DISTRICT_BOX
+    from wangge.proof.faults.site import DISTRICT_BOX
 
     category = Category.objects.get(pk=category_id)
     with connection.cursor() as cursor:

@@ -1186,7 +1186,7 @@ def _no_gc() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None, *, out: Any = None, err: Any = None) -> int:
-    """``python -m wangge.lib.serializability FILE``: the checker without Django (no settings
+    """``python -m wangge.proof.serializability FILE``: the checker without Django (no settings
     loaded, nothing printed but the verdict). Exit 0: valid; 1: anomalies; 2: malformed file."""
     import argparse
     import sys

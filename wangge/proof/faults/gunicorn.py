@@ -10,8 +10,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from wangge.core.testing.postgres import free_port
-from wangge.core.testing.site import PYTHON, ROOT
+from wangge.proof.faults.postgres import free_port
+from wangge.proof.faults.site import PYTHON, ROOT
 
 
 class Gunicorn:
