@@ -24,7 +24,7 @@ from wangge.core.configcache import ConfigCache
 from wangge.core.errors import NotFoundError
 from wangge.core.models import User
 from wangge.core.roles import user_roles
-from wangge.core.scope import EVERYTHING, scope_prefix, scope_q
+from wangge.core.scope import scope_q, sees_everything
 
 DUPLICATE_RADIUS_M = 50
 DUPLICATE_WINDOW = timedelta(hours=72)
@@ -96,7 +96,7 @@ def action_q(user: User, action: Action, roles: set[str]) -> Q:
     rule = RULES[action]
     condition = Q(state__in=sorted(rule.sources))
     owned = owner_q(user)
-    if scope_prefix(user) != EVERYTHING:  # (Q() | owned would be owned alone)
+    if not sees_everything(user):  # (Q() | owned would be owned alone)
         condition &= scope_q(user, "region_code") | owned
     if action not in {Action.RESUME, Action.SUPERVISE}:
         condition &= Q(is_suspended=False)
