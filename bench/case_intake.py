@@ -325,7 +325,7 @@ def load_fixtures() -> dict[str, Any]:
     from rest_framework.authtoken.models import Token
 
     from wangge.cases.models import Category
-    from wangge.core.models import User
+    from wangge.core.models import ScopeGrant, User
     from wangge.demo.territory import build_territory
     from wangge.regions.models import Region
     from wangge.regions.services import territory_import
@@ -361,7 +361,8 @@ def load_fixtures() -> dict[str, Any]:
             parent=big,
             is_local=True,
         )
-    user = User.objects.create_user("bench_worker", password=None, scope_code=DISTRICT)
+    user = User.objects.create_user("bench_worker", password=None)
+    ScopeGrant.objects.create(user=user, prefix=DISTRICT)
     user.groups.add(Group.objects.get(name="grid_worker"))
     token = Token.objects.create(user=user)
     district = Region.objects.get(code=DISTRICT)

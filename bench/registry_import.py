@@ -145,7 +145,7 @@ def load_territory() -> tuple[list[str], int]:
     """The demo district and an importing user; the social grid codes and the user's id."""
     from django.contrib.auth.models import Group
 
-    from wangge.core.models import User
+    from wangge.core.models import ScopeGrant, User
     from wangge.demo.territory import build_territory
     from wangge.regions.models import Grid
     from wangge.regions.services import territory_import
@@ -156,7 +156,8 @@ def load_territory() -> tuple[list[str], int]:
     if not result.ok:
         raise SystemExit(f"demo import failed: {result.problems[:5]}")
     grids = sorted(Grid.objects.filter(layer_id="social").values_list("code", flat=True))
-    user = User.objects.create_user("bench_officer", password=None, scope_code=DISTRICT)
+    user = User.objects.create_user("bench_officer", password=None)
+    ScopeGrant.objects.create(user=user, prefix=DISTRICT)
     user.groups.add(Group.objects.get(name="community_officer"))
     print(
         f"demo district {DISTRICT}: {len(grids)} social grids, in {time.perf_counter() - t0:.1f} s"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.db.models.functions import Length
 
 from wangge.cases.models import Case, ResponsibilityRule
@@ -43,11 +43,17 @@ def suggest_department(case: Case) -> Department | None:
 
 def eligible_people(case: Case) -> QuerySet[User]:
     """People a case may be dispatched to in person: active, holding a field or local-officer role,
-    working where the case is (their scope contains its region). The closest first: the grid
-    worker of its grid before the community's and the street's officers."""
+    working where the case is (one of their scope's prefixes contains its region). The closest
+    first: the grid worker of its grid before the community's and the street's officers.
+    ``matched_scope`` is the closest such prefix (of prefixes of one code, the longest is the
+    greatest)."""
     prefixes = {case.region_code[:length] for length in (6, 9, 12, 15) if case.region_code}
     return (
-        User.objects.filter(is_active=True, scope_code__in=prefixes, groups__name__in=PERSON_ROLES)
-        .distinct()
-        .order_by(Length("scope_code").desc(), "username")
+        User.objects.filter(
+            is_active=True,
+            scope_grants__prefix__in=prefixes,
+            groups__name__in=PERSON_ROLES,
+        )
+        .annotate(matched_scope=Max("scope_grants__prefix"))
+        .order_by(Length("matched_scope").desc(), "username")
     )

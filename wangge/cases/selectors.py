@@ -27,7 +27,7 @@ from wangge.core.configcache import ConfigCache
 from wangge.core.errors import NotFoundError
 from wangge.core.models import User
 from wangge.core.roles import user_roles
-from wangge.core.scope import EVERYTHING, scope_prefix, scope_q
+from wangge.core.scope import scope_q, sees_everything
 from wangge.regions import locate
 
 DUPLICATE_RADIUS_M = 50
@@ -103,7 +103,7 @@ def action_q(user: User, action: Action, roles: set[str]) -> Q:
     rule = RULES[action]
     condition = Q(state__in=sorted(rule.sources))  # Refusal.STATE
     owned = owner_q(user)
-    if scope_prefix(user) != EVERYTHING:  # Refusal.SCOPE (Q() | owned would be owned alone)
+    if not sees_everything(user):  # Refusal.SCOPE (Q() | owned would be owned alone)
         condition &= scope_q(user, "region_code") | owned
     if action not in {Action.RESUME, Action.SUPERVISE}:
         condition &= Q(is_suspended=False)  # Refusal.SUSPENDED

@@ -395,7 +395,7 @@ class DepartmentOut(serializers.Serializer):
 class DispatchPersonOut(serializers.Serializer):
     username = serializers.CharField()
     name = serializers.CharField(source="get_full_name")
-    scope_code = serializers.CharField()
+    scope_code = serializers.CharField(source="matched_scope")  # his prefix closest to the case
 
 
 class DispatchOptionsOut(serializers.Serializer):

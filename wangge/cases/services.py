@@ -1004,8 +1004,7 @@ def _owner_cannot_act_in(case: Case, grid_code: str) -> bool:
     if case.state not in WITH_OWNER:
         return False
     if case.owner_user_id is not None:
-        owner_scope = case.owner_user.scope_code
-        return not (case.owner_user.is_active and owner_scope and grid_code.startswith(owner_scope))
+        return not code_in_scope(case.owner_user, grid_code)
     if case.owner_department_id is not None:
         area = case.owner_department.scope_code
         return bool(area) and not grid_code.startswith(area)
@@ -1015,7 +1014,7 @@ def _owner_cannot_act_in(case: Case, grid_code: str) -> bool:
 def _grid_workers(grid_code: str) -> list[User]:
     return list(
         User.objects.filter(
-            is_active=True, scope_code=grid_code, groups__name="grid_worker"
+            is_active=True, scope_grants__prefix=grid_code, groups__name="grid_worker"
         ).distinct()
     )
 

@@ -1,23 +1,67 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpRequest
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from wangge.core.models import AuditLog, CalendarDay, CalendarYear, OfficePeriod, User
+from wangge.core.audit import audit_log_write
+from wangge.core.models import (
+    AuditLog,
+    CalendarDay,
+    CalendarYear,
+    OfficePeriod,
+    ScopeGrant,
+    User,
+)
 from wangge.core.workcalendar import calendar_warnings, package_years
+
+
+class ScopeGrantInline(admin.TabularInline):
+    """The user's data scope: one row per region code (a grid, several grids, a community …)."""
+
+    model = ScopeGrant
+    extra = 1
+    fields = ("prefix",)
+    verbose_name = _("region code")
+    verbose_name_plural = _("Data scope")
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "first_name", "scope_code", "is_active", "is_staff")
+    list_display = ("username", "first_name", "scope", "is_active", "is_staff")
     list_filter = ("groups", "is_active", "is_staff")
-    search_fields = ("username", "first_name", "last_name", "scope_code")
-    fieldsets = (
-        *DjangoUserAdmin.fieldsets,
-        (_("Data scope"), {"fields": ("scope_code",)}),
-    )
+    search_fields = ("username", "first_name", "last_name", "scope_grants__prefix")
+    inlines = (ScopeGrantInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return super().get_queryset(request).prefetch_related("scope_grants")
+
+    @admin.display(description=_("data scope"))
+    def scope(self, obj: User) -> str:
+        return ", ".join(sorted(grant.prefix for grant in obj.scope_grants.all()))
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Save the grants and write one audit row when the data scope changed."""
+        user = form.instance
+        before = set(user.scope_grants.values_list("prefix", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(user.scope_grants.values_list("prefix", flat=True))
+        if before != after:
+            audit_log_write(
+                actor=request.user,
+                action="core.scope_change",
+                target_type="core.user",
+                target_id=user.pk,
+                details={
+                    "username": user.username,
+                    "added": sorted(after - before),
+                    "removed": sorted(before - after),
+                },
+            )
 
 
 @admin.register(AuditLog)

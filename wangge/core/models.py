@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
@@ -12,19 +13,9 @@ from django.utils.translation import gettext_lazy as _
 class User(AbstractUser):
     """A person who signs in: an official, a grid worker, a department handler.
 
-    ``scope_code`` is the region code of the user's data scope (数据范围): the user sees the region
-    with that code and everything under it. Region codes nest (a grid code starts with its
-    community's code, which starts with its street's, then the district's), so "inside my scope" is
-    a prefix test. An empty scope sees nothing, except for superusers, who see everything.
+    The user's data scope (数据范围) is the set of his ``ScopeGrant`` rows (``scope_grants``): region
+    codes he sees with everything under them. Read it through ``wangge.core.scope``.
     """
-
-    scope_code = models.CharField(
-        _("data scope"),
-        max_length=15,
-        blank=True,
-        db_index=True,
-        help_text=_("Region code of the area this user may see, e.g. 110102 or 110102001004."),
-    )
 
     department = models.ForeignKey(
         "core.Department",
@@ -38,12 +29,6 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-        constraints = [
-            models.CheckConstraint(
-                name="core_user_scope_code_digits",
-                condition=models.Q(scope_code="") | models.Q(scope_code__regex=r"^[0-9]{6,15}$"),
-            )
-        ]
 
     def get_full_name(self) -> str:
         """The name as it is written: family name first and no space for a Chinese name (张丽华)."""
@@ -51,6 +36,44 @@ class User(AbstractUser):
         if any("\u4e00" <= char <= "\u9fff" for char in first + last):
             return f"{last}{first}"
         return f"{first} {last}".strip()
+
+
+class ScopeGrant(models.Model):
+    """One region code of a user's data scope (数据范围): the user sees that region and everything
+    under it. Region codes nest (a grid code starts with its community's code, which starts with
+    its street's, then the district's), so "inside my scope" is a prefix test, and a scope of
+    several grants (一员多格: a specialist's grids; a department's districts) is an OR of them.
+    A user without grants sees nothing, except superusers, who see everything."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="scope_grants",
+    )
+    prefix = models.CharField(
+        _("region code"),
+        max_length=15,
+        validators=[RegexValidator(r"^[0-9]{6,15}$", _("A region code has 6 to 15 digits."))],
+        help_text=_("Region code of the area this user may see, e.g. 110102 or 110102001004."),
+    )
+
+    class Meta:
+        verbose_name = _("data scope grant")
+        verbose_name_plural = _("data scope")
+        ordering = ["prefix"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "prefix"], name="core_scopegrant_user_prefix"),
+            models.CheckConstraint(
+                name="core_scopegrant_prefix_digits",
+                condition=models.Q(prefix__regex=r"^[0-9]{6,15}$"),
+            ),
+        ]
+        # "Who works in this grid / under this community?" (grid_workers, dispatch candidates).
+        indexes = [models.Index(fields=["prefix"], name="core_scopegrant_prefix_idx")]
+
+    def __str__(self) -> str:
+        return self.prefix
 
 
 GENESIS_HASH = "0" * 64

@@ -75,6 +75,7 @@ from wangge.cases.services import PUBLIC_SOURCES
 from wangge.cases.workflow import LEVEL_ABOVE
 from wangge.core import pii
 from wangge.core.models import Department, User
+from wangge.core.scope import code_in_scope
 from wangge.core.sqlparts import db_converter
 from wangge.core.workcalendar import current_calendar
 from wangge.demo.departments import department_code
@@ -1003,7 +1004,7 @@ class _Life:
         """Who checks on site: the grid's own worker (a grid without one: community, centre)."""
         if region_code in self.workers:
             return self.workers[region_code]
-        if region_code.startswith(self.community.scope_code):
+        if code_in_scope(self.community, region_code):
             return self.community.pk
         return self.operator
 
@@ -1013,7 +1014,7 @@ class _Life:
         if source in {SRC.HOTLINE, SRC.MESSAGE}:
             return self.operator
         if source == SRC.WALK_IN:
-            if region_code.startswith(self.community.scope_code):
+            if code_in_scope(self.community, region_code):
                 return self.community.pk
             return self.operator
         if source == SRC.SUPERIOR:

@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 from wangge.cases.models import Category, ResponsibilityRule
 from wangge.core.models import Department, User
 from wangge.core.roles import Role
+from wangge.core.scope import scope_grant_set, user_prefixes
 from wangge.demo.people import DEMO_PASSWORD, DemoLogin
 from wangge.regions.models import Region
 
@@ -268,9 +269,9 @@ def _handlers_ensure(
             encoded = encoded or make_password(DEMO_PASSWORD)
             user.password = encoded
             user.first_name = department.name
-            user.scope_code = scope_code
             user.department = department
             user.save()
+            scope_grant_set(user=user, prefixes=[scope_code])
             user.groups.set([group])
         Token.objects.get_or_create(user=user)
     # The generic demo handler of people.py works for the city-management enforcers.
@@ -350,7 +351,7 @@ def featured_logins(district_code: str) -> list[DemoLogin]:
             DemoLogin(
                 user.username,
                 Role.DEPARTMENT_HANDLER.value,
-                user.scope_code,
+                " ".join(user_prefixes(user)),
                 user.department.name,
                 token.key,
             )

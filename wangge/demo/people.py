@@ -16,8 +16,10 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from wangge.core.models import User
+from wangge.core import scope
+from wangge.core.models import ScopeGrant, User
 from wangge.core.roles import Role
+from wangge.core.scope import scope_grant_set
 from wangge.regions.models import Grid, Region
 
 DEMO_PASSWORD = "wangge-demo"  # noqa: S105 — printed on purpose: a demo, on the loopback address
@@ -69,10 +71,10 @@ def demo_users_ensure(district_code: str) -> list[DemoLogin]:
             if created:
                 user.set_password(DEMO_PASSWORD)
             user.first_name = str(role.label).split(" (")[0]
-            user.scope_code = scope_code
             user.is_staff = role is Role.SYSTEM_ADMIN
             user.is_superuser = role is Role.SYSTEM_ADMIN
             user.save()
+            scope_grant_set(user=user, prefixes=[scope_code])
             user.groups.set([Group.objects.get(name=role.value)])
             token, _created = Token.objects.get_or_create(user=user)
             logins.append(DemoLogin(user.username, role.value, scope_code, scope_name, token.key))
@@ -84,7 +86,8 @@ def grid_workers_ensure(district_code: str) -> int:
     """Create the missing ``gw-<grid code>`` worker of every social grid of the district.
 
     Written in bulk (about 1,600 users for Xicheng in well under a second): one password hash shared
-    by all (PBKDF2 is deliberately slow), one insert for the users and one for their group. Workers
+    by all (PBKDF2 is deliberately slow), one insert for the users, one for their group and one for
+    their scope grants (each his grid). Workers
     that exist are left alone. Returns the number of grid workers the district has.
     """
     grids = list(
@@ -109,18 +112,22 @@ def grid_workers_ensure(district_code: str) -> int:
                         username=username,
                         password=encoded,
                         first_name=f"{wanted[username][1]}网格员",
-                        scope_code=wanted[username][0],
                     )
                     for username in missing
                 ],
                 batch_size=500,
             )
-            created = User.objects.filter(username__in=missing).values_list("pk", flat=True)
+            created = list(User.objects.filter(username__in=missing).values_list("pk", "username"))
             membership = User.groups.through
             membership.objects.bulk_create(
-                [membership(user_id=pk, group_id=group.pk) for pk in created.iterator()],
+                [membership(user_id=pk, group_id=group.pk) for pk, _name in created],
                 batch_size=500,
             )
+            ScopeGrant.objects.bulk_create(
+                [ScopeGrant(user_id=pk, prefix=wanted[name][0]) for pk, name in created],
+                batch_size=500,
+            )
+        scope.invalidate()  # bulk inserts send no signals
     return len(wanted)
 
 
@@ -137,8 +144,10 @@ def grid_workers_by_grid(district_code: str) -> dict[str, int]:
         ).values_list("username", "pk")
     }
     featured = (
-        User.objects.filter(username=f"gridworker_{district_code}", is_active=True)
-        .values_list("scope_code", "pk")
+        ScopeGrant.objects.filter(
+            user__username=f"gridworker_{district_code}", user__is_active=True
+        )
+        .values_list("prefix", "user_id")
         .first()
     )
     if featured is not None:

@@ -44,7 +44,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from wangge.core.errors import DomainError
-from wangge.core.models import AuditLog, User
+from wangge.core.models import AuditLog, ScopeGrant, User
 from wangge.core.transactions import run_serializable
 
 LOG_TABLE = "wangge_workload_log"
@@ -181,7 +181,8 @@ def build_world(
     if len(chosen) < 2:
         raise ValueError("the workload needs at least two social grids; load a territory first")
     district = chosen[0].code[:6]
-    actor = User.objects.create(username=f"workload-{tag}", scope_code=district)
+    actor = User.objects.create(username=f"workload-{tag}")
+    ScopeGrant.objects.create(user=actor, prefix=district)
     actor.groups.add(Group.objects.get(name="community_officer"))
     category = Category.objects.filter(active=True).order_by("id").first() or (
         Category.objects.create(kind="matter", code="W0001", name="负载测试", domain="emergency")
@@ -233,9 +234,8 @@ def build_world(
     worker_names = []
     group = Group.objects.get(name="grid_worker")
     for index in range(workers):
-        worker = User.objects.create(
-            username=f"wl-{tag}-w{index}", scope_code=rng.choice(chosen).code
-        )
+        worker = User.objects.create(username=f"wl-{tag}-w{index}")
+        ScopeGrant.objects.create(user=worker, prefix=rng.choice(chosen).code)
         worker.groups.add(group)
         worker_names.append(worker.username)
     assert Person.objects.filter(pk__in=person_ids).count() == people  # noqa: S101
@@ -295,7 +295,9 @@ def _reassign(world: World, rng: random.Random, txn: Txn) -> dict[str, Any]:
     from wangge.regions.assignments import worker_reassign
 
     username = rng.choice(world.workers)
-    current = User.objects.filter(username=username).values_list("scope_code", flat=True).get()
+    current = (
+        ScopeGrant.objects.filter(user__username=username).values_list("prefix", flat=True).get()
+    )
     target = rng.choice([code for code in world.grids if code != current])
     txn.read_for_append(f"worker:{username}", f"grid:{current}", f"grid:{target}")
     worker_reassign(
@@ -516,11 +518,14 @@ def check_invariants(world: World, result: WorkloadResult | None = None) -> list
         homes = current[person.pk]
         if len(homes) != 1 or homes[0] != person.region_code:
             problems.append(f"person {person.pk} lives in {homes}, home grid {person.region_code}")
-    for username, scope in User.objects.filter(username__in=world.workers).values_list(
-        "username", "scope_code"
+    covered: dict[str, list[str]] = {username: [] for username in world.workers}
+    for username, scope in ScopeGrant.objects.filter(user__username__in=world.workers).values_list(
+        "user__username", "prefix"
     ):
-        if scope not in world.grids:
-            problems.append(f"worker {username} covers {scope!r}, not a grid of the world")
+        covered[username].append(scope)
+    for username, scopes in covered.items():
+        if len(scopes) != 1 or scopes[0] not in world.grids:
+            problems.append(f"worker {username} covers {scopes!r}, not one grid of the world")
     if result is not None:
         expected = {
             "transfer": ("cases.case_transfer", result.completed.get("transfer", 0)),

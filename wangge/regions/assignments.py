@@ -1,9 +1,11 @@
 """Reassigning a grid worker to another grid (网格员调整): which grid his data scope covers.
 
-A grid worker's grid is his ``User.scope_code`` (core). Changing it is a territory decision, so it
-lives here, above core, where grids are known. One serializable transaction
-(``core.transactions.run_serializable``): the scope is compared and set, so two officers moving the
-same worker at once cannot both win, and an audit row records from where to where and why.
+A grid worker's grid is the one grant of his data scope (``core.ScopeGrant``). Changing it is a
+territory decision, so it lives here, above core, where grids are known. One serializable
+transaction (``core.transactions.run_serializable``): the old grant is deleted only if it is still
+there, then the new one written, so two officers moving the same worker at once cannot both win, and
+an audit row records from where to where and why. A worker of several grids (一员多格) has his
+grants edited in the administration, not here.
 
 Who may reassign: community and street officers, the district commander and system
 administrators, when both the worker's current grid and the new one lie inside their scope.
@@ -22,9 +24,9 @@ from wangge.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from wangge.core.models import User
+from wangge.core.models import ScopeGrant, User
 from wangge.core.roles import Role, user_roles
-from wangge.core.scope import code_in_scope
+from wangge.core.scope import code_in_scope, user_prefixes
 from wangge.core.transactions import run_serializable
 from wangge.regions import locate
 from wangge.regions.models import Grid
@@ -58,13 +60,20 @@ def _reassign(*, username: str, to_grid_code: str, reason: str, actor: User) -> 
     if not (actor.is_superuser or roles & ASSIGNERS):
         raise PermissionDeniedError(_("Your role may not reassign grid workers."))
     worker = User.objects.filter(username=username, is_active=True).first()
-    if worker is None or not code_in_scope(actor, worker.scope_code):
+    grants = user_prefixes(worker) if worker is not None else []
+    if worker is None or not grants or not all(code_in_scope(actor, g) for g in grants):
         raise NotFoundError(_("No grid worker %(name)s in your area.") % {"name": username})
-    if Role.GRID_WORKER not in user_roles(worker) or len(worker.scope_code) != 15:
+    if Role.GRID_WORKER not in user_roles(worker) or any(len(g) != 15 for g in grants):
         raise InvalidInputError(
             _("%(name)s is not a grid worker.") % {"name": username},
             {"username": [_("Only a grid worker's grid can be reassigned here.")]},
         )
+    if len(grants) > 1:
+        raise InvalidInputError(
+            _("%(name)s covers several grids.") % {"name": username},
+            {"username": [_("The grids of a worker of several grids are changed in the admin.")]},
+        )
+    old = grants[0]
     errors: dict[str, list[str]] = {}
     reason = (reason or "").strip()
     if len(reason) < 2:
@@ -76,17 +85,16 @@ def _reassign(*, username: str, to_grid_code: str, reason: str, actor: User) -> 
     )
     if not exists:
         errors["to_grid"] = [_("No grid %(code)s in your area.") % {"code": code or "—"}]
-    elif code == worker.scope_code:
+    elif code == old:
         errors["to_grid"] = [_("%(name)s already covers this grid.") % {"name": username}]
     if errors:
         field_name, messages = next(iter(errors.items()))
         raise InvalidInputError(f"{field_name}: {messages[0]}", errors)
 
-    old = worker.scope_code
-    changed = User.objects.filter(pk=worker.pk, scope_code=old).update(scope_code=code)
-    if changed != 1:
+    removed, _per_model = ScopeGrant.objects.filter(user=worker, prefix=old).delete()
+    if removed != 1:
         raise ConflictError(_("%(name)s was reassigned by someone else.") % {"name": username})
-    worker.scope_code = code
+    ScopeGrant.objects.create(user=worker, prefix=code)
     audit_log_write(
         actor=actor,
         action="core.worker_reassign",

@@ -28,7 +28,7 @@ from django.conf import settings
 from shapely.strtree import STRtree
 
 from wangge.core.models import User
-from wangge.core.scope import scope_prefix
+from wangge.core.scope import EVERYTHING, scope_prefixes
 from wangge.lib.coords import Crs, to_wgs84
 from wangge.regions.models import Grid, TerritoryVersion
 
@@ -126,8 +126,8 @@ def _prefixes(within: Iterable[str] | User | None) -> tuple[str, ...] | None:
     if isinstance(within, str):
         return (within,)
     if isinstance(within, User):
-        prefix = scope_prefix(within)
-        return () if prefix is None else (prefix,)
+        scope = scope_prefixes(within)
+        return None if scope is EVERYTHING else tuple(scope)
     return tuple(within)
 
 

@@ -8,9 +8,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from wangge.core.errors import NotFoundError
-from wangge.core.models import User
+from wangge.core.models import ScopeGrant, User
 from wangge.core.roles import Role
-from wangge.core.scope import code_in_scope, filter_to_scope
+from wangge.core.scope import code_in_prefixes, code_in_scope, filter_to_scope
 from wangge.lib.coords import Crs
 from wangge.lib.regioncodes import CODE_LENGTH, Level
 from wangge.regions import locate
@@ -77,16 +77,56 @@ def access_grid_for_user(*, user: User, layer: str, code: str) -> Grid:
 def grid_workers(*, grid: Grid) -> list[User]:
     """Who is assigned to a grid (一员一格 / 一格多员): active grid workers whose data scope is it.
 
-    A grid worker's grid is his ``User.scope_code`` (see ``regions.assignments``), always a grid of
-    the default layer; a grid of another layer (a unit grid) has no workers of its own.
+    A grid worker's grids are his scope grants (``core.ScopeGrant``, see ``regions.assignments``),
+    grids of the default layer; a grid of another layer (a unit grid) has no workers of its own.
+    A worker of several grids (一员多格) is a worker of each.
     """
     if grid.layer_id != locate.DEFAULT_LAYER:
         return []
     return list(
-        User.objects.filter(is_active=True, scope_code=grid.code, groups__name=Role.GRID_WORKER)
+        User.objects.filter(
+            is_active=True, scope_grants__prefix=grid.code, groups__name=Role.GRID_WORKER
+        )
         .distinct()
         .order_by("last_name", "first_name", "pk")
     )
+
+
+@dataclass(frozen=True)
+class WorkerArea:
+    """A grid worker and the prefixes of his scope that lie inside the asker's (one or several
+    grids: 一员多格), shortest first."""
+
+    worker: User
+    prefixes: tuple[str, ...]
+
+    @property
+    def code(self) -> str:
+        return ", ".join(self.prefixes)
+
+    def covers(self, code: str) -> bool:
+        return code_in_prefixes(frozenset(self.prefixes), code)
+
+
+def grid_workers_within(*, user: User, region: str | None = None) -> list[WorkerArea]:
+    """Active grid workers with a scope grant inside the user's scope (and under ``region``), with
+    those grants; ordered by their first grant, then username. Two queries."""
+    grants = filter_to_scope(
+        ScopeGrant.objects.filter(user__is_active=True, user__groups__name=Role.GRID_WORKER),
+        user,
+        "prefix",
+    )
+    if region:
+        grants = grants.filter(prefix__startswith=region)
+    prefixes: dict[int, set[str]] = {}
+    for user_id, prefix in grants.values_list("user_id", "prefix").distinct():
+        prefixes.setdefault(user_id, set()).add(prefix)
+    workers = User.objects.in_bulk(list(prefixes))
+    areas = [
+        WorkerArea(workers[pk], tuple(sorted(codes, key=lambda c: (len(c), c))))
+        for pk, codes in prefixes.items()
+    ]
+    return sorted(areas, key=lambda area: (area.prefixes, area.worker.username))
 
 
 def ancestors_of(code: str) -> list[Region]:

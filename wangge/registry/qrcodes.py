@@ -22,7 +22,6 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import segno
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
@@ -31,15 +30,15 @@ from django.utils.translation import gettext as _
 from wangge.core.audit import audit_log_write
 from wangge.core.errors import ConflictError, InvalidInputError, NotFoundError
 from wangge.core.models import User
-from wangge.core.scope import filter_to_scope, scope_prefix
+from wangge.core.scope import filter_to_scope, prefixes_q
 from wangge.regions.models import Grid
+from wangge.regions.selectors import grid_workers_within
 from wangge.registry.models import House, HouseScan
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,43}")
 QR_ERROR_LEVEL = "m"  # 15 % of the code may be dirty or torn and it still reads
 QUIET_ZONE = 4  # modules of white around a code, as ISO/IEC 18004 asks
 LOCATE_WINDOW = timedelta(minutes=10)  # a scan's location arrives within this time or never
-GRID_WORKER_ROLE = "grid_worker"
 
 
 def new_token() -> str:
@@ -425,14 +424,15 @@ def scan_rate_report(
         return report
     if by != "worker":
         raise ValueError(f"unknown grouping {by!r}")
-    for worker in _grid_workers(user, region):
-        his = rented.filter(region_code__startswith=worker.scope_code)
+    for area in grid_workers_within(user=user, region=region):
+        worker = area.worker
+        his = rented.filter(prefixes_q(frozenset(area.prefixes), "region_code"))
         by_him = HouseScan.objects.filter(
             house=OuterRef("pk"), user=worker, scanned_at__gte=start, scanned_at__lt=end
         )
         report.rows.append(
             ScanRow(
-                code=worker.scope_code,
+                code=area.code,
                 name=worker.get_full_name() or worker.username,
                 username=worker.username,
                 rented_houses=his.count(),
@@ -440,16 +440,3 @@ def scan_rate_report(
             )
         )
     return report
-
-
-def _grid_workers(user: User, region: str | None) -> list[User]:
-    """Active grid workers whose scope lies inside the user's."""
-    prefix = scope_prefix(user)
-    group = Group.objects.filter(name=GRID_WORKER_ROLE).first()
-    if prefix is None or group is None:
-        return []
-    workers = User.objects.filter(groups=group, is_active=True, scope_code__startswith=prefix)
-    workers = workers.exclude(scope_code="")
-    if region:
-        workers = workers.filter(scope_code__startswith=region)
-    return list(workers.order_by("scope_code", "username"))

@@ -33,16 +33,14 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from django.contrib.auth.models import Group
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from wangge.core.models import User
-from wangge.core.scope import filter_to_scope, scope_prefix
+from wangge.core.scope import filter_to_scope
 from wangge.regions.models import Grid
+from wangge.regions.selectors import WorkerArea, grid_workers_within
 from wangge.registry.models import House, Person, Residency
-
-GRID_WORKER_ROLE = "grid_worker"
 
 
 @dataclass(frozen=True)
@@ -342,33 +340,24 @@ def quality_report(
     return QualityReport(period.today, period.since, period.until, by, rows_by_worker)
 
 
-def worker_rows(grid_rows: list[QualityRow], workers: list[User]) -> list[QualityRow]:
+def worker_rows(grid_rows: list[QualityRow], workers: list[WorkerArea]) -> list[QualityRow]:
     """Per grid worker: the sum of the grid rows his scope covers (one pass over computed rows)."""
     rows = []
-    for worker in workers:
+    for area in workers:
+        worker = area.worker
         row = QualityRow(
-            code=worker.scope_code,
+            code=area.code,
             name=worker.get_full_name() or worker.username,
             username=worker.username,
             counts=dict.fromkeys(MEASURES, 0),
         )
         for grid_row in grid_rows:
-            if grid_row.code.startswith(worker.scope_code):
+            if area.covers(grid_row.code):
                 row.add(grid_row)
         rows.append(row)
     return rows
 
 
-def grid_workers(user: User, region: str | None) -> list[User]:
-    """Active grid workers whose scope lies inside the user's (their grids, for now)."""
-    prefix = scope_prefix(user)
-    if prefix is None:
-        return []
-    group = Group.objects.filter(name=GRID_WORKER_ROLE).first()
-    if group is None:
-        return []
-    workers = User.objects.filter(groups=group, is_active=True).exclude(scope_code="")
-    workers = workers.filter(scope_code__startswith=prefix)
-    if region:
-        workers = workers.filter(scope_code__startswith=region)
-    return list(workers.order_by("scope_code", "username"))
+def grid_workers(user: User, region: str | None) -> list[WorkerArea]:
+    """Active grid workers whose scope lies inside the user's, with their grids there."""
+    return grid_workers_within(user=user, region=region)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from wangge.core.errors import NotFoundError
 from wangge.core.models import User
-from wangge.core.scope import EVERYTHING, filter_to_scope, scope_prefix
+from wangge.core.scope import EVERYTHING, filter_to_scope, prefixes_q, scope_prefixes
 from wangge.registry import identity
 from wangge.registry.models import (
     Building,
@@ -116,15 +116,15 @@ def access_household_for_user(*, user: User, household_id: Any) -> Household:
 
 def person_scope_q(user: User) -> Q:
     """People the user may see: home grid in scope, or a residency not deregistered in scope."""
-    prefix = scope_prefix(user)
-    if prefix is None:
-        return Q(pk__in=[])
-    if prefix == EVERYTHING:
+    scope = scope_prefixes(user)
+    if scope is EVERYTHING:
         return Q()
+    if not scope:
+        return Q(pk__in=[])
     open_here = Residency.objects.filter(
-        person=OuterRef("pk"), deregistered_at__isnull=True, region_code__startswith=prefix
+        prefixes_q(scope, "region_code"), person=OuterRef("pk"), deregistered_at__isnull=True
     )
-    return Q(region_code__startswith=prefix) | Q(Exists(open_here))
+    return prefixes_q(scope, "region_code") | Q(Exists(open_here))
 
 
 def _people(user: User) -> QuerySet[Person]:
@@ -228,13 +228,13 @@ def residency_list(
 
 def access_residency_for_user(*, user: User, residency_id: Any) -> Residency:
     """A residency whose house, or whose person's home, is inside the user's scope."""
-    prefix = scope_prefix(user)
+    scope = scope_prefixes(user)
     residencies = Residency.objects.select_related("person", "house__building", "household")
-    if prefix is None:
+    if not scope:
         residencies = residencies.none()
-    elif prefix != EVERYTHING:
+    elif scope is not EVERYTHING:
         residencies = residencies.filter(
-            Q(region_code__startswith=prefix) | Q(person__region_code__startswith=prefix)
+            prefixes_q(scope, "region_code") | prefixes_q(scope, "person__region_code")
         )
     return _get(residencies, residency_id, _("No residency with id %(id)s.") % {"id": residency_id})
 

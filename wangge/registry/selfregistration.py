@@ -29,7 +29,7 @@ from wangge.core.audit import audit_log_write
 from wangge.core.errors import ConflictError, NotFoundError
 from wangge.core.idmessages import id_error_text
 from wangge.core.models import User
-from wangge.core.scope import EVERYTHING, scope_prefix
+from wangge.core.scope import filter_to_scope
 from wangge.registry import identity, lifecycle
 from wangge.registry.lifecycle import Errors, invalid
 from wangge.registry.models import House, Person, Residency, SelfRegistration
@@ -183,13 +183,8 @@ def self_registration_submit(*, house: House, details: TenantDetails) -> SelfReg
 
 
 def _scoped(user: User) -> QuerySet[SelfRegistration]:
-    prefix = scope_prefix(user)
     rows = SelfRegistration.objects.select_related("house__building", "decided_by")
-    if prefix is None:
-        return rows.none()
-    if prefix == EVERYTHING:
-        return rows
-    return rows.filter(house__region_code__startswith=prefix)
+    return filter_to_scope(rows, user, "house__region_code")
 
 
 def self_registration_list(

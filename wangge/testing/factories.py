@@ -8,13 +8,14 @@ by one unit grid (…001).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 from shapely.geometry import box, mapping
 
-from wangge.core.models import User
+from wangge.core.models import ScopeGrant, User
 from wangge.regions.models import Grid, Region
 from wangge.regions.services import territory_import
 
@@ -97,10 +98,15 @@ def grid(code: str, layer: str = "social") -> Grid:
     return Grid.objects.get(code=code, layer_id=layer)
 
 
-def make_user(username: str, *, role: str | None, scope: str = "", **extra: Any) -> User:
+def make_user(
+    username: str, *, role: str | None, scope: str | Iterable[str] = "", **extra: Any
+) -> User:
+    """A user with a role and a data scope: one region-code prefix, or several (一员多格)."""
     user = User.objects.create_user(username=username, password="pw-" + username, **extra)
-    user.scope_code = scope
-    user.save(update_fields=["scope_code"])
+    prefixes = [scope] if isinstance(scope, str) else list(scope)
+    for prefix in prefixes:
+        if prefix:
+            ScopeGrant.objects.create(user=user, prefix=prefix)
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from wangge.core.roles import user_roles
+from wangge.core.scope import user_prefixes
 from wangge.regions.locate import DEFAULT_LAYER
 from wangge.regions.selectors import grid_layer_list
 
@@ -67,6 +68,6 @@ def territory_map(request: HttpRequest) -> HttpResponse:
             "grid_layers": layers,
             "default_layer": DEFAULT_LAYER,
             "api_root": "/api/v1/",
-            "scope_code": request.user.scope_code,
+            "scope_codes": " ".join(user_prefixes(request.user)),
         },
     )

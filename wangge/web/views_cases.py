@@ -559,7 +559,6 @@ def console_map(request: HttpRequest) -> HttpResponse:
             "tile_url": settings.WANGGE_TILE_URL,
             "tile_attribution": settings.WANGGE_TILE_ATTRIBUTION,
             "tile_subdomains": settings.WANGGE_TILE_SUBDOMAINS,
-            "scope_code": request.user.scope_code,
             "case_url": reverse("web:console-case", args=["NUMBER"]),
             "limit": MAP_LIMIT,
             "points_url": points_url,

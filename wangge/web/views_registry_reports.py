@@ -171,7 +171,7 @@ def quality_page(request: HttpRequest) -> HttpResponse:
     workers = quality.grid_workers(user, region)
     worker_rows = quality.worker_rows(report.rows, workers)
     workers_of = {
-        row.code: [w for w in workers if row.code.startswith(w.scope_code)] for row in report.rows
+        row.code: [area.worker for area in workers if area.covers(row.code)] for row in report.rows
     }
     flags = [f.value for f in FLAG_SHORT]
     totals = {name: sum(row.counts.get(name, 0) for row in report.rows) for name in flags}

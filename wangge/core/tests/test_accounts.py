@@ -4,9 +4,9 @@ from django.db import IntegrityError
 from django.urls import reverse
 
 from wangge.core.audit import audit_log_write
-from wangge.core.models import AuditLog, User
+from wangge.core.models import AuditLog, ScopeGrant, User
 from wangge.core.roles import Role, declared_role_permissions
-from wangge.core.scope import code_in_scope, filter_to_scope, scope_prefix
+from wangge.core.scope import EVERYTHING, code_in_scope, filter_to_scope, scope_prefixes
 from wangge.regions.models import Grid, Region
 
 pytestmark = pytest.mark.django_db
@@ -22,9 +22,9 @@ def test_every_role_is_a_group_with_its_declared_permissions():
     assert "regions.import_territory" not in declared["district_commander"]
 
 
-def test_scope_is_a_code_prefix(cast):
-    assert scope_prefix(cast.commander) == "110102"
-    assert scope_prefix(cast.nobody) is None
+def test_scope_is_a_set_of_code_prefixes(cast):
+    assert scope_prefixes(cast.commander) == {"110102"}
+    assert scope_prefixes(cast.nobody) == frozenset()
     assert code_in_scope(cast.community_officer, "110102001001003")
     assert not code_in_scope(cast.community_officer, "110102001002001")
     assert not code_in_scope(cast.nobody, "110102")
@@ -39,13 +39,15 @@ def test_a_community_officer_cannot_see_another_community(cast):
 
 def test_superusers_see_everything_and_scopeless_users_nothing(cast):
     root = User.objects.create_superuser("root", password="x")
+    assert scope_prefixes(root) is EVERYTHING
     assert filter_to_scope(Grid.objects.all(), root).count() == 20
     assert filter_to_scope(Grid.objects.all(), cast.nobody).count() == 0
 
 
 def test_scope_codes_must_be_digits():
+    user = User.objects.create_user("bad")
     with pytest.raises(IntegrityError):
-        User.objects.create_user("bad", scope_code="11-0102")
+        ScopeGrant.objects.create(user=user, prefix="11-0102")
 
 
 def test_audit_rows_record_actor_target_and_details(cast):

@@ -23,8 +23,9 @@ from wangge.cases.selectors import case_list
 from wangge.cases.services import Intake, case_act, case_create
 from wangge.cases.workflow import OPEN_STATES, RULES, Action
 from wangge.core import pii
-from wangge.core.models import Department, User
+from wangge.core.models import Department, ScopeGrant, User
 from wangge.core.roles import user_roles
+from wangge.core.scope import code_in_scope, scope_prefixes
 from wangge.core.workcalendar import current_calendar
 from wangge.demo import cases as demo_cases
 from wangge.demo.departments import departments_ensure
@@ -104,7 +105,8 @@ def test_departments_handlers_and_matrix_are_idempotent(demo, capsys):
     handler = User.objects.get(username="chengguan_110102")
     assert handler.department.code == "chengguan-110102"
     assert handler.department.name == "西城区城管执法局"
-    assert user_roles(handler) == {"department_handler"} and handler.scope_code == "110102"
+    assert user_roles(handler) == {"department_handler"}
+    assert scope_prefixes(handler) == {"110102"}
     assert User.objects.get(username="department_110102").department == handler.department
 
     def suggestion(kind: str, code: str, region: str) -> str:
@@ -154,7 +156,7 @@ def test_every_history_is_a_path_of_the_state_machine(demo):
                     assert actor.department_id == owner_department, (case.number, event)
                 else:
                     assert roles[actor.pk] & rule.roles, (case.number, event)
-                    assert case.region_code.startswith(actor.scope_code)
+                    assert code_in_scope(actor, case.region_code)
             else:
                 assert event.action in {"report", "overdue"} or event.actor_id is None
             if event.action == "dispatch":
@@ -246,22 +248,33 @@ def test_each_grid_worker_sees_the_cases_of_their_grid_only(demo):
     printed = User.objects.get(username="gridworker_110102")
     visible = case_list(user=printed)
     assert visible.filter(reporter=printed).exists()  # the printed worker has their own reports
-    assert set(visible.values_list("region_code", flat=True)) == {printed.scope_code}
-    other_grid = Case.objects.exclude(region_code=printed.scope_code).first().region_code
+    (printed_grid,) = scope_prefixes(printed)
+    assert set(visible.values_list("region_code", flat=True)) == {printed_grid}
+    other_grid = Case.objects.exclude(region_code=printed_grid).first().region_code
     worker = User.objects.get(username=f"gw-{other_grid}")
-    assert user_roles(worker) == {"grid_worker"} and worker.scope_code == other_grid
+    assert user_roles(worker) == {"grid_worker"} and scope_prefixes(worker) == {other_grid}
     assert set(case_list(user=worker).values_list("region_code", flat=True)) == {other_grid}
     # Every patrol report and on-site check is the work of the grid's own worker.
     patrols = Case.objects.filter(source=Case.Source.PATROL).select_related("reporter")
-    assert patrols and all(c.reporter.scope_code == c.region_code for c in patrols)
+    grants = _grants()
+    assert patrols and all(grants[c.reporter_id] == {c.region_code} for c in patrols)
     confirms = CaseEvent.objects.filter(action="confirm").select_related("case", "actor")
-    assert confirms and all(e.actor.scope_code == e.case.region_code for e in confirms)
+    assert confirms and all(grants[e.actor_id] == {e.case.region_code} for e in confirms)
+
+
+def _grants() -> dict[int, set[str]]:
+    """User id → his scope grants, in one query."""
+    grants: dict[int, set[str]] = defaultdict(set)
+    for user_id, prefix in ScopeGrant.objects.values_list("user_id", "prefix"):
+        grants[user_id].add(prefix)
+    return grants
 
 
 def test_demo_users_give_every_social_grid_its_worker_once(demo):
     grids = Grid.objects.filter(layer_id="social", code__startswith="110102")
     workers = User.objects.filter(username__startswith="gw-110102")
-    assert sorted(w.scope_code for w in workers) == sorted(g.code for g in grids)
+    grants = _grants()
+    assert sorted(p for w in workers for p in grants[w.pk]) == sorted(g.code for g in grids)
     assert workers.first().check_password(DEMO_PASSWORD)
     demo_users_ensure("110102")
     assert User.objects.filter(username__startswith="gw-110102").count() == grids.count()

@@ -3,6 +3,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from wangge.core.scope import scope_prefixes
 from wangge.regions.models import Grid, Region
 
 
@@ -47,6 +48,6 @@ def test_demo_district_loads_once_and_answers_the_readme_lookup(capsys):
     # The community officer's token lists only that community's grids.
     officer = Token.objects.get(user__username="community_110102")
     client.credentials(HTTP_AUTHORIZATION=f"Token {officer.key}")
-    scope = officer.user.scope_code
+    (scope,) = scope_prefixes(officer.user)
     grids = client.get("/api/v1/grids/", {"layer": "social"}).json()["features"]
     assert grids and all(g["properties"]["code"].startswith(scope) for g in grids)

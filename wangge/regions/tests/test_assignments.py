@@ -6,7 +6,9 @@ import pytest
 
 from wangge.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from wangge.core.models import AuditLog, User
+from wangge.core.scope import scope_prefixes
 from wangge.regions.assignments import worker_reassign
+from wangge.regions.tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 GRID_A = "110102001001001"
@@ -19,7 +21,7 @@ def test_a_community_officer_moves_his_worker_to_another_grid_of_the_community(c
         username="worker_a", to_grid_code=GRID_A2, reason="人员调整", actor=cast.community_officer
     )
     assert (result.from_grid, result.to_grid) == (GRID_A, GRID_A2)
-    assert User.objects.get(username="worker_a").scope_code == GRID_A2
+    assert scope_prefixes(User.objects.get(username="worker_a")) == {GRID_A2}
     audit = AuditLog.objects.get(action="core.worker_reassign")
     assert audit.actor == cast.community_officer
     assert audit.details == {
@@ -37,7 +39,7 @@ def test_across_streets_takes_the_district(cast):
         )
     assert "to_grid" in caught.value.errors
     worker_reassign(username="worker_a", to_grid_code=GRID_B, reason="跨街道", actor=cast.commander)
-    assert User.objects.get(username="worker_a").scope_code == GRID_B
+    assert scope_prefixes(User.objects.get(username="worker_a")) == {GRID_B}
 
 
 def test_who_and_whom(cast):
@@ -60,3 +62,13 @@ def test_who_and_whom(cast):
         worker_reassign(username="worker_a", to_grid_code=GRID_A, reason="", actor=cast.commander)
     assert set(caught.value.errors) == {"reason", "to_grid"}
     assert not AuditLog.objects.filter(action="core.worker_reassign").exists()
+
+
+def test_a_worker_of_several_grids_is_not_reassigned_here(cast):
+    make_user("worker_ab", role="grid_worker", scope=[GRID_A, GRID_A2])
+    with pytest.raises(InvalidInputError, match="several grids") as caught:
+        worker_reassign(
+            username="worker_ab", to_grid_code=GRID_A2, reason="合并", actor=cast.commander
+        )
+    assert "username" in caught.value.errors
+    assert scope_prefixes(User.objects.get(username="worker_ab")) == {GRID_A, GRID_A2}

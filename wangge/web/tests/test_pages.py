@@ -17,7 +17,7 @@ def test_the_map_page_is_chinese_by_default_and_lists_the_layers(cast, client):
     text = response.content.decode()
     assert "区域树" in text
     assert '"code": "social"' in text and '"code": "unit"' in text
-    assert 'data-scope-code="110102001001"' in text
+    assert 'data-scope-codes="110102001001"' in text
     assert "vendor/leaflet/leaflet.js" in text
 
 

@@ -83,6 +83,6 @@ class Command(BaseCommand):
             username__startswith=f"{GRID_WORKER_PREFIX}{district_code}"
         ).order_by("username")
         self.stdout.write(f"{'user':<22}{'role':<22}scope")
-        for username, scope_code in workers.values_list("username", "scope_code"):
+        for username, scope_code in workers.values_list("username", "scope_grants__prefix"):
             grid = names.get(scope_code, "")
             self.stdout.write(f"{username:<22}{Role.GRID_WORKER.value:<22}{scope_code} {grid}")

@@ -3,7 +3,7 @@
  * card for the selected object.
  *
  * Inputs, all written by templates/web/map.html:
- *   #map data-* attributes  api root, tile URL, default grid layer, the user's scope code
+ *   #map data-* attributes  api root, tile URL, default grid layer, the user's scope codes
  *   #map-grid-layers        [{code, name}, ...] as JSON
  *   #map-i18n               every UI string, already translated by Django
  * Data comes from the JSON API under the api root (session cookie, same origin).
@@ -38,7 +38,7 @@ const config = {
   tileAttribution: mapElement.dataset.tileAttribution,
   tileSubdomains: mapElement.dataset.tileSubdomains || 'abc',
   defaultLayer: mapElement.dataset.defaultLayer,
-  scopeCode: mapElement.dataset.scopeCode,
+  scopeCodes: (mapElement.dataset.scopeCodes || '').split(' ').filter(Boolean),
   registryGridUrl: mapElement.dataset.registryGridUrl, // empty: the user may not open the registry
   consoleUrl: mapElement.dataset.consoleUrl, // empty: the user may not see cases
   gridLayers: readJSON('map-grid-layers'),
@@ -1020,10 +1020,10 @@ document.addEventListener('click', (event) => {
 
 const WHOLE_COUNTRY = { center: [35.0, 105.0], zoom: 4 }; // the view when there is nothing to show
 
-/** Fit the map to the user's scope region, or to everything listed when it is not a region. */
+/** Fit the map to the user's scope regions, or to everything listed when they are not regions. */
 async function fitToScope() {
-  const scope = regions.get(config.scopeCode);
-  const listed = scope ? [scope] : [...regions.values()];
+  const scoped = config.scopeCodes.map((code) => regions.get(code)).filter(Boolean);
+  const listed = scoped.length ? scoped : [...regions.values()];
   if (listed.length) {
     const bounds = L.latLngBounds([]);
     for (const region of listed) bounds.extend(boundsOf(region.bbox));
@@ -1031,10 +1031,12 @@ async function fitToScope() {
     keepNear(bounds);
     return;
   }
-  // No region lies inside a grid worker's scope (one grid's code): fit to the scope's grids.
+  // No region lies inside a grid worker's scope (his grids' codes): fit to the scope's grids
+  // (the API lists only grids inside the scope; one code narrows it as before).
   map.setView(WHOLE_COUNTRY.center, WHOLE_COUNTRY.zoom);
   const layer = config.defaultLayer;
-  const { features } = await api('grids/', { layer, parent: config.scopeCode });
+  const parent = config.scopeCodes.length === 1 ? config.scopeCodes[0] : undefined;
+  const { features } = await api('grids/', { layer, parent });
   if (!features.length) return;
   const bounds = L.geoJSON({ type: 'FeatureCollection', features }).getBounds();
   map.fitBounds(bounds, fitOptions());
