@@ -8,32 +8,19 @@ duplicate report into it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from wangge.cases.api import CanReport, CanViewCases
+from wangge.cases.api import REPORT, VIEW_CASES
 from wangge.cases.duplicates import case_support, report_check
-from wangge.lib.coords import Crs, to_wgs84
-from wangge.regions.serializers import FiniteFloatField
+from wangge.core.rest import ApiView, PointIn, validated
 
 
-class ReportCheckQuery(serializers.Serializer):
-    lng = FiniteFloatField(min_value=-180, max_value=180, help_text=_("Longitude in degrees."))
-    lat = FiniteFloatField(min_value=-90, max_value=90, help_text=_("Latitude in degrees."))
-    crs = serializers.ChoiceField(
-        choices=[c.value for c in Crs],
-        default=Crs.WGS84.value,
-        help_text=_(
-            "Coordinate system of lng/lat: wgs84 (GPS), gcj02 (AMap, WeChat), bd09 (Baidu)."
-        ),
-    )
+class ReportCheckQuery(PointIn):
     category = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -45,10 +32,6 @@ class ReportCheckQuery(serializers.Serializer):
         max_length=32,
         help_text=_("Number of a case to leave out (the report just sent)."),
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs["lng"], attrs["lat"] = to_wgs84(attrs["lng"], attrs["lat"], attrs["crs"])
-        return attrs
 
 
 class PointGridOut(serializers.Serializer):
@@ -111,8 +94,8 @@ class SupportOut(serializers.Serializer):
     withdrawn = serializers.CharField(allow_null=True)
 
 
-class ReportCheckApi(APIView):
-    permission_classes = [CanViewCases]
+class ReportCheckApi(ApiView):
+    read = VIEW_CASES
 
     @extend_schema(
         operation_id="cases_report_check",
@@ -121,9 +104,7 @@ class ReportCheckApi(APIView):
         summary="Before reporting: the grid at a point and probable duplicates nearby",
     )
     def get(self, request: Request) -> Response:
-        query = ReportCheckQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = validated(ReportCheckQuery, request.query_params)
         check = report_check(
             user=request.user,
             lng=data["lng"],
@@ -134,8 +115,8 @@ class ReportCheckApi(APIView):
         return Response(ReportCheckOut(check).data)
 
 
-class CaseSupportApi(APIView):
-    permission_classes = [CanReport]
+class CaseSupportApi(ApiView):
+    write = REPORT
 
     @extend_schema(
         operation_id="cases_support",
@@ -144,9 +125,7 @@ class CaseSupportApi(APIView):
         summary="Support (附议) a case reported by someone else instead of reporting it again",
     )
     def post(self, request: Request, number: str) -> Response:
-        serializer = SupportIn(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(SupportIn, request.data)
         withdraw = data["withdraw"].strip()
         case = case_support(
             number=number, actor=request.user, note=data["note"], withdraw_number=withdraw

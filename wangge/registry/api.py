@@ -11,19 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from wangge.api.permissions import model_permission
 from wangge.core import pii
 from wangge.core.errors import InvalidInputError, NotFoundError
 from wangge.core.models import User
+from wangge.core.rest import ApiView, filters_of, page_rows, paginate, validated
 from wangge.regions.models import Grid, Region
 from wangge.regions.selectors import access_grid_for_user
 from wangge.registry import lifecycle, quality, selectors, serializers, services
@@ -36,22 +34,6 @@ _ERRORS = {
     404: OpenApiResponse(description="Missing, or outside the user's data scope."),
 }
 _WRITE_ERRORS = {**_ERRORS, 409: OpenApiResponse(description="Changed meanwhile; reload.")}
-
-
-def _valid(serializer_class: type, data: Any, *, partial: bool = False) -> dict[str, Any]:
-    serializer = serializer_class(data=data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _page(
-    rows: QuerySet[Any], query: dict[str, Any], out: type, context: dict[str, Any] | None = None
-) -> Response:
-    limit, offset = query["limit"], query["offset"]
-    page = list(rows[offset : offset + limit])
-    return Response(
-        {"count": rows.count(), "results": out(page, many=True, context=context or {}).data}
-    )
 
 
 def _field(name: str, fetch: Callable[..., Any], **kwargs: Any) -> Any:
@@ -89,22 +71,10 @@ def _context() -> dict[str, Any]:
     return {"today": timezone.localdate()}
 
 
-class RegistryApi(APIView):
-    # Permissions by method: ``read`` for GET, ``write`` for POST / PATCH. (A comment, not a
-    # docstring: the schema would show a docstring as every registry operation's description.)
-
-    read: tuple[str, ...] = ()
-    write: tuple[str, ...] = ()
-
-    def get_permissions(self) -> list[BasePermission]:
-        names = self.read if self.request.method in SAFE_METHODS else self.write
-        return [model_permission(*names)()]
-
-
 # Buildings --------------------------------------------------------------------------------------
 
 
-class BuildingListApi(RegistryApi):
+class BuildingListApi(ApiView):
     read = ("registry.view_building",)
     write = ("registry.add_building",)
 
@@ -115,11 +85,11 @@ class BuildingListApi(RegistryApi):
         summary="Buildings in the user's data scope",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.BuildingQuery, request.query_params)
+        query = validated(serializers.BuildingQuery, request.query_params)
         rows = selectors.building_list(
             user=request.user, region=query.get("region"), q=query.get("q")
         )
-        return _page(rows.select_related("grid"), query, serializers.BuildingOut)
+        return paginate(rows.select_related("grid"), query, serializers.BuildingOut)
 
     @extend_schema(
         operation_id="buildings_create",
@@ -128,13 +98,13 @@ class BuildingListApi(RegistryApi):
         summary="Register a building in a grid (given, or found from lng/lat)",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.BuildingIn, request.data)
+        data = validated(serializers.BuildingIn, request.data)
         grid = _grid(request.user, data, services.SOCIAL_LAYER)
         building = services.building_create(grid=grid, data=data, actor=request.user)
         return Response(serializers.BuildingOut(building).data, status=201)
 
 
-class BuildingDetailApi(RegistryApi):
+class BuildingDetailApi(ApiView):
     read = ("registry.view_building",)
     write = ("registry.change_building",)
 
@@ -153,7 +123,7 @@ class BuildingDetailApi(RegistryApi):
     )
     def patch(self, request: Request, pk: int) -> Response:
         building = selectors.access_building_for_user(user=request.user, building_id=pk)
-        data = _valid(serializers.BuildingIn, request.data, partial=True)
+        data = validated(serializers.BuildingIn, request.data, partial=True)
         grid = _grid(request.user, data, services.SOCIAL_LAYER)
         building = services.building_update(
             building=building, changes=data, grid=grid, actor=request.user
@@ -177,7 +147,7 @@ def _house_detail(house: Any) -> dict[str, Any]:
     return serializer.data
 
 
-class HouseListApi(RegistryApi):
+class HouseListApi(ApiView):
     read = ("registry.view_house",)
     write = ("registry.add_house",)
 
@@ -188,14 +158,14 @@ class HouseListApi(RegistryApi):
         summary="Houses in the user's data scope",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.HouseQuery, request.query_params)
+        query = validated(serializers.HouseQuery, request.query_params)
         rows = selectors.house_list(
             user=request.user,
             building=query.get("building"),
             rented=query.get("rented"),
             region=query.get("region"),
         )
-        return _page(rows, query, serializers.HouseOut)
+        return paginate(rows, query, serializers.HouseOut)
 
     @extend_schema(
         operation_id="houses_create",
@@ -203,7 +173,7 @@ class HouseListApi(RegistryApi):
         responses={201: serializers.HouseDetailOut, **_WRITE_ERRORS},
     )
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.HouseIn, request.data)
+        data = validated(serializers.HouseIn, request.data)
         building = _field(
             "building",
             selectors.access_building_for_user,
@@ -214,7 +184,7 @@ class HouseListApi(RegistryApi):
         return Response(_house_detail(house), status=201)
 
 
-class HouseDetailApi(RegistryApi):
+class HouseDetailApi(ApiView):
     read = ("registry.view_house",)
     write = ("registry.change_house",)
 
@@ -234,7 +204,7 @@ class HouseDetailApi(RegistryApi):
     )
     def patch(self, request: Request, pk: int) -> Response:
         house = selectors.access_house_for_user(user=request.user, house_id=pk)
-        data = _valid(serializers.HouseIn, request.data, partial=True)
+        data = validated(serializers.HouseIn, request.data, partial=True)
         if "building" in data and data.pop("building") != house.building_id:
             message = _("A house does not change building.")
             raise InvalidInputError(f"building: {message}", {"building": [message]})
@@ -262,7 +232,7 @@ def _head(user: User, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-class HouseholdListApi(RegistryApi):
+class HouseholdListApi(ApiView):
     read = ("registry.view_household",)
     write = ("registry.add_household",)
 
@@ -272,11 +242,11 @@ class HouseholdListApi(RegistryApi):
         responses=serializers.HouseholdPageOut,
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.HouseholdQuery, request.query_params)
+        query = validated(serializers.HouseholdQuery, request.query_params)
         rows = selectors.household_list(
             user=request.user, house=query.get("house"), region=query.get("region")
         )
-        return _page(rows, query, serializers.HouseholdOut)
+        return paginate(rows, query, serializers.HouseholdOut)
 
     @extend_schema(
         operation_id="households_create",
@@ -284,7 +254,7 @@ class HouseholdListApi(RegistryApi):
         responses={201: serializers.HouseholdDetailOut, **_WRITE_ERRORS},
     )
     def post(self, request: Request) -> Response:
-        data = _head(request.user, _valid(serializers.HouseholdIn, request.data))
+        data = _head(request.user, validated(serializers.HouseholdIn, request.data))
         house = _field(
             "house", selectors.access_house_for_user, user=request.user, house_id=data.pop("house")
         )
@@ -294,7 +264,7 @@ class HouseholdListApi(RegistryApi):
         return Response(_household_detail(household), status=201)
 
 
-class HouseholdDetailApi(RegistryApi):
+class HouseholdDetailApi(ApiView):
     read = ("registry.view_household",)
     write = ("registry.change_household",)
 
@@ -313,7 +283,7 @@ class HouseholdDetailApi(RegistryApi):
     )
     def patch(self, request: Request, pk: int) -> Response:
         household = selectors.access_household_for_user(user=request.user, household_id=pk)
-        data = _head(request.user, _valid(serializers.HouseholdIn, request.data, partial=True))
+        data = _head(request.user, validated(serializers.HouseholdIn, request.data, partial=True))
         data.pop("house", None)
         household = services.household_update(household=household, changes=data, actor=request.user)
         return Response(_household_detail(household))
@@ -345,7 +315,7 @@ def _move_in_refs(user: User, data: dict[str, Any]) -> dict[str, Any]:
 _MOVE_IN_KEYS = ("house", "relation", "household", "moved_in_on", "registered", "has_id_copy")
 
 
-class PersonListApi(RegistryApi):
+class PersonListApi(ApiView):
     read = ("registry.view_person",)
     write = ("registry.add_person", "registry.add_residency")
 
@@ -356,10 +326,10 @@ class PersonListApi(RegistryApi):
         summary="People in the user's data scope, by name, last four of ID or phone, type, tag",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.PersonQuery, request.query_params)
-        filters = {k: v for k, v in query.items() if k not in ("limit", "offset")}
+        query = validated(serializers.PersonQuery, request.query_params)
+        filters = filters_of(query)
         rows = selectors.person_list(user=request.user, **filters).prefetch_related("tags")
-        return _page(rows, query, serializers.PersonOut, _context())
+        return paginate(rows, query, serializers.PersonOut, _context())
 
     @extend_schema(
         operation_id="people_register",
@@ -372,7 +342,7 @@ class PersonListApi(RegistryApi):
         summary="Register a person at a house; a known ID number adds a residency to that person",
     )
     def post(self, request: Request) -> Response:
-        data = _move_in_refs(request.user, _valid(serializers.PersonRegisterIn, request.data))
+        data = _move_in_refs(request.user, validated(serializers.PersonRegisterIn, request.data))
         move_in = {key: data.pop(key) for key in _MOVE_IN_KEYS if key in data}
         details = lifecycle.PersonDetails(**data)
         registration = lifecycle.person_register(details=details, actor=request.user, **move_in)
@@ -387,7 +357,7 @@ class PersonListApi(RegistryApi):
         return Response(body, status=201 if registration.created else 200)
 
 
-class PersonSearchApi(RegistryApi):
+class PersonSearchApi(ApiView):
     read = ("registry.view_person",)
     write = ("registry.view_person",)
 
@@ -398,16 +368,16 @@ class PersonSearchApi(RegistryApi):
         summary="People with exactly this ID or phone number (POST: numbers stay out of URLs)",
     )
     def post(self, request: Request) -> Response:
-        query = _valid(serializers.PersonSearchIn, request.data)
+        query = validated(serializers.PersonSearchIn, request.data)
         rows = selectors.person_find(
             user=request.user,
             id_number=query.get("id_number", ""),
             phone=query.get("phone", ""),
         ).prefetch_related("tags")
-        return _page(rows, query, serializers.PersonOut, _context())
+        return paginate(rows, query, serializers.PersonOut, _context())
 
 
-class PersonDetailApi(RegistryApi):
+class PersonDetailApi(ApiView):
     read = ("registry.view_person",)
     write = ("registry.change_person",)
 
@@ -429,7 +399,7 @@ class PersonDetailApi(RegistryApi):
     def patch(self, request: Request, pk: int) -> Response:
         user = request.user
         person = selectors.access_person_for_user(user=user, person_id=pk)
-        changes = _valid(serializers.PersonUpdateIn, request.data, partial=True)
+        changes = validated(serializers.PersonUpdateIn, request.data, partial=True)
 
         def visible(other: int) -> bool:
             return selectors.person_list(user=user).filter(pk=other).exists()
@@ -440,7 +410,7 @@ class PersonDetailApi(RegistryApi):
         return Response(_person_detail(person))
 
 
-class PersonUnmaskApi(RegistryApi):
+class PersonUnmaskApi(ApiView):
     read = ("registry.view_person",)
     write = ("registry.view_person",)
 
@@ -452,7 +422,7 @@ class PersonUnmaskApi(RegistryApi):
         "audited)",
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = _valid(serializers.UnmaskIn, request.data)
+        data = validated(serializers.UnmaskIn, request.data)
         person = selectors.access_person_for_user(user=request.user, person_id=pk)
         if data["field"] == "phone":
             token, purpose = person.phone_encrypted, pii.PURPOSE_PHONE
@@ -472,7 +442,7 @@ class PersonUnmaskApi(RegistryApi):
         return response
 
 
-class PersonMoveInApi(RegistryApi):
+class PersonMoveInApi(ApiView):
     write = ("registry.add_residency",)
 
     @extend_schema(
@@ -483,12 +453,12 @@ class PersonMoveInApi(RegistryApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         person = selectors.access_person_for_user(user=request.user, person_id=pk)
-        data = _move_in_refs(request.user, _valid(serializers.MoveInIn, request.data))
+        data = _move_in_refs(request.user, validated(serializers.MoveInIn, request.data))
         residency = lifecycle.residency_move_in(person=person, actor=request.user, **data)
         return Response(serializers.ResidencyOut(residency, context=_context()).data, status=201)
 
 
-class PersonResidencyTypeApi(RegistryApi):
+class PersonResidencyTypeApi(ApiView):
     write = ("registry.change_person",)
 
     @extend_schema(
@@ -499,12 +469,12 @@ class PersonResidencyTypeApi(RegistryApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         person = selectors.access_person_for_user(user=request.user, person_id=pk)
-        data = _valid(serializers.ResidencyTypeIn, request.data)
+        data = validated(serializers.ResidencyTypeIn, request.data)
         person = lifecycle.person_change_residency_type(person=person, actor=request.user, **data)
         return Response(serializers.PersonOut(person, context=_context()).data)
 
 
-class PersonMergeApi(RegistryApi):
+class PersonMergeApi(ApiView):
     write = ("registry.change_person", "registry.change_residency")
 
     @extend_schema(
@@ -515,7 +485,7 @@ class PersonMergeApi(RegistryApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         survivor = selectors.access_person_for_user(user=request.user, person_id=pk)
-        data = _valid(serializers.MergeIn, request.data)
+        data = validated(serializers.MergeIn, request.data)
         duplicate = _field(
             "duplicate",
             selectors.access_person_for_user,
@@ -535,7 +505,7 @@ def _residency(residency: Residency) -> dict[str, Any]:
     return serializers.ResidencyOut(residency, context=_context()).data
 
 
-class ResidencyDetailApi(RegistryApi):
+class ResidencyDetailApi(ApiView):
     read = ("registry.view_residency",)
     write = ("registry.change_residency",)
 
@@ -555,7 +525,7 @@ class ResidencyDetailApi(RegistryApi):
     )
     def patch(self, request: Request, pk: int) -> Response:
         residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
-        data = _valid(serializers.ResidencyUpdateIn, request.data, partial=True)
+        data = validated(serializers.ResidencyUpdateIn, request.data, partial=True)
         if data.get("household") is not None:
             data["household"] = _field(
                 "household",
@@ -569,7 +539,7 @@ class ResidencyDetailApi(RegistryApi):
         return Response(_residency(residency))
 
 
-class ResidencyRegisterApi(RegistryApi):
+class ResidencyRegisterApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
@@ -585,7 +555,7 @@ class ResidencyRegisterApi(RegistryApi):
         )
 
 
-class ResidencyMoveOutApi(RegistryApi):
+class ResidencyMoveOutApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
@@ -596,12 +566,12 @@ class ResidencyMoveOutApi(RegistryApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
-        data = _valid(serializers.MoveOutIn, request.data)
+        data = validated(serializers.MoveOutIn, request.data)
         residency = lifecycle.residency_move_out(residency=residency, actor=request.user, **data)
         return Response(_residency(residency))
 
 
-class ResidencyDeregisterApi(RegistryApi):
+class ResidencyDeregisterApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
@@ -612,7 +582,7 @@ class ResidencyDeregisterApi(RegistryApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
-        data = _valid(serializers.DeregisterIn, request.data)
+        data = validated(serializers.DeregisterIn, request.data)
         residency = lifecycle.residency_deregister(
             residency=residency,
             reason=data["deregistration_reason"],
@@ -623,7 +593,7 @@ class ResidencyDeregisterApi(RegistryApi):
         return Response(_residency(residency))
 
 
-class ResidencyPermitApi(RegistryApi):
+class ResidencyPermitApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
@@ -634,14 +604,14 @@ class ResidencyPermitApi(RegistryApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
-        data = _valid(serializers.PermitIn, request.data)
+        data = validated(serializers.PermitIn, request.data)
         residency = lifecycle.residency_issue_permit(
             residency=residency, actor=request.user, **data
         )
         return Response(_residency(residency))
 
 
-class ResidencyPermitRenewApi(RegistryApi):
+class ResidencyPermitRenewApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
@@ -652,7 +622,7 @@ class ResidencyPermitRenewApi(RegistryApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
-        data = _valid(serializers.PermitRenewIn, request.data)
+        data = validated(serializers.PermitRenewIn, request.data)
         residency = lifecycle.residency_renew_permit(
             residency=residency, actor=request.user, **data
         )
@@ -662,7 +632,7 @@ class ResidencyPermitRenewApi(RegistryApi):
 # Organizations and components --------------------------------------------------------------------
 
 
-class OrganizationListApi(RegistryApi):
+class OrganizationListApi(ApiView):
     read = ("registry.view_organization",)
     write = ("registry.add_organization",)
 
@@ -672,9 +642,9 @@ class OrganizationListApi(RegistryApi):
         responses=serializers.OrganizationPageOut,
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.OrganizationQuery, request.query_params)
-        filters = {k: v for k, v in query.items() if k not in ("limit", "offset")}
-        return _page(
+        query = validated(serializers.OrganizationQuery, request.query_params)
+        filters = filters_of(query)
+        return paginate(
             selectors.organization_list(user=request.user, **filters),
             query,
             serializers.OrganizationOut,
@@ -687,7 +657,7 @@ class OrganizationListApi(RegistryApi):
         summary="Register an organization (grid from its building, the grid given, or lng/lat)",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.OrganizationIn, request.data)
+        data = validated(serializers.OrganizationIn, request.data)
         grid = _grid(request.user, data, services.SOCIAL_LAYER)
         building = None
         if data.get("building") is not None:
@@ -704,7 +674,7 @@ class OrganizationListApi(RegistryApi):
         return Response(serializers.OrganizationOut(organization).data, status=201)
 
 
-class OrganizationDetailApi(RegistryApi):
+class OrganizationDetailApi(ApiView):
     read = ("registry.view_organization",)
     write = ("registry.change_organization",)
 
@@ -723,7 +693,7 @@ class OrganizationDetailApi(RegistryApi):
     )
     def patch(self, request: Request, pk: int) -> Response:
         organization = selectors.access_organization_for_user(user=request.user, organization_id=pk)
-        data = _valid(serializers.OrganizationIn, request.data, partial=True)
+        data = validated(serializers.OrganizationIn, request.data, partial=True)
         grid = _grid(request.user, data, services.SOCIAL_LAYER)
         data.pop("building", None)
         organization = services.organization_update(
@@ -739,7 +709,7 @@ def _component_detail(component: Any) -> dict[str, Any]:
     return serializers.ComponentDetailOut(component).data
 
 
-class ComponentListApi(RegistryApi):
+class ComponentListApi(ApiView):
     read = ("registry.view_component",)
     write = ("registry.add_component",)
 
@@ -750,9 +720,9 @@ class ComponentListApi(RegistryApi):
         summary="City components in the user's data scope",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.ComponentQuery, request.query_params)
-        filters = {k: v for k, v in query.items() if k not in ("limit", "offset")}
-        return _page(
+        query = validated(serializers.ComponentQuery, request.query_params)
+        filters = filters_of(query)
+        return paginate(
             selectors.component_list(user=request.user, **filters),
             query,
             serializers.ComponentOut,
@@ -765,13 +735,13 @@ class ComponentListApi(RegistryApi):
         summary="Register a component (unit grid given, or found from lng/lat)",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.ComponentIn, request.data)
+        data = validated(serializers.ComponentIn, request.data)
         grid = _unit_grid(data)
         component = services.component_create(grid=grid, data=data, actor=request.user)
         return Response(_component_detail(component), status=201)
 
 
-class ComponentDetailApi(RegistryApi):
+class ComponentDetailApi(ApiView):
     read = ("registry.view_component",)
     write = ("registry.change_component",)
 
@@ -791,7 +761,7 @@ class ComponentDetailApi(RegistryApi):
     )
     def patch(self, request: Request, pk: int) -> Response:
         component = selectors.access_component_for_user(user=request.user, component_id=pk)
-        data = _valid(serializers.ComponentIn, request.data, partial=True)
+        data = validated(serializers.ComponentIn, request.data, partial=True)
         grid = _unit_grid(data)
         component = services.component_update(
             component=component, changes=data, grid=grid, actor=request.user
@@ -802,7 +772,7 @@ class ComponentDetailApi(RegistryApi):
 # Configuration and data quality -----------------------------------------------------------------
 
 
-class TagListApi(RegistryApi):
+class TagListApi(ApiView):
     read = ("registry.view_tag",)
 
     @extend_schema(operation_id="person_tags_list", responses=serializers.TagOut(many=True))
@@ -810,7 +780,7 @@ class TagListApi(RegistryApi):
         return Response(serializers.TagOut(selectors.tag_list(), many=True).data)
 
 
-class CareClassListApi(RegistryApi):
+class CareClassListApi(ApiView):
     read = ("registry.view_careclass",)
 
     @extend_schema(operation_id="care_classes_list", responses=serializers.CareClassOut(many=True))
@@ -818,7 +788,7 @@ class CareClassListApi(RegistryApi):
         return Response(serializers.CareClassOut(selectors.care_class_list(), many=True).data)
 
 
-class DataQualityApi(RegistryApi):
+class DataQualityApi(ApiView):
     read = ("registry.view_data_quality",)
 
     @extend_schema(
@@ -828,7 +798,7 @@ class DataQualityApi(RegistryApi):
         summary="Data-quality figures (篇9) per grid or per grid worker",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.QualityQuery, request.query_params)
+        query = validated(serializers.QualityQuery, request.query_params)
         report = quality.quality_report(
             user=request.user,
             by=query["by"],
@@ -869,7 +839,7 @@ def _flagged_row(row: Model) -> dict[str, Any]:
     }
 
 
-class DataQualityFlagApi(RegistryApi):
+class DataQualityFlagApi(ApiView):
     read = ("registry.view_data_quality", "registry.view_person")
 
     @extend_schema(
@@ -884,7 +854,7 @@ class DataQualityFlagApi(RegistryApi):
     def get(self, request: Request, flag: str) -> Response:
         if flag not in serializers.FLAG_CHOICES:
             raise NotFoundError(_("No data-quality rule %(flag)s.") % {"flag": flag})
-        query = _valid(serializers.QualityFlagQuery, request.query_params)
+        query = validated(serializers.QualityFlagQuery, request.query_params)
         rows = quality.flagged(
             user=request.user,
             flag=flag,
@@ -895,7 +865,6 @@ class DataQualityFlagApi(RegistryApi):
         )
         if flag not in quality.PERSON_FLAGS:
             rows = rows.select_related("person", "house__building")
-        limit, offset = query["limit"], query["offset"]
-        page = [_flagged_row(row) for row in rows[offset : offset + limit]]
+        page = [_flagged_row(row) for row in page_rows(rows, query)]
         body = {"count": rows.count(), "results": page}
         return Response(serializers.FlaggedPageOut(body).data)

@@ -17,10 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from wangge.core.errors import InvalidInputError
+from wangge.core.rest import ApiView, PageQuery, page_of, paginate, validated
 from wangge.registry import qrcodes, ratings, selectors, selfregistration
-from wangge.registry.api import _ERRORS, _WRITE_ERRORS, RegistryApi, _valid
+from wangge.registry.api import _ERRORS, _WRITE_ERRORS
 from wangge.registry.models import HouseRating, HouseScan, Person, SelfRegistration
-from wangge.registry.serializers import REGION_PREFIX, PageQuery, page_of
+from wangge.registry.serializers import REGION_PREFIX
 
 # Shapes --------------------------------------------------------------------------------------------
 
@@ -239,7 +240,7 @@ def base_url(request: Request) -> str:
 # QR codes ------------------------------------------------------------------------------------------
 
 
-class HouseQrApi(RegistryApi):
+class HouseQrApi(ApiView):
     read = ("registry.view_house",)
 
     @extend_schema(
@@ -255,7 +256,7 @@ class HouseQrApi(RegistryApi):
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         house = selectors.access_house_for_user(user=request.user, house_id=pk)
-        kind = _valid(QrFileQuery, request.query_params)["kind"]
+        kind = validated(QrFileQuery, request.query_params)["kind"]
         body, content_type = qrcodes.code_file(house, base_url(request), kind)
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'inline; filename="house-{house.pk}-qr.{kind}"'
@@ -263,7 +264,7 @@ class HouseQrApi(RegistryApi):
         return response
 
 
-class HouseQrRotateApi(RegistryApi):
+class HouseQrRotateApi(ApiView):
     write = ("registry.change_house",)
 
     @extend_schema(
@@ -284,7 +285,7 @@ class HouseQrRotateApi(RegistryApi):
         )
 
 
-class LabelSheetApi(RegistryApi):
+class LabelSheetApi(ApiView):
     read = ("registry.view_house",)
 
     @extend_schema(
@@ -295,7 +296,7 @@ class LabelSheetApi(RegistryApi):
         "selection or (no filter) the whole scope; X-Total-Pages tells how many sheets",
     )
     def get(self, request: Request) -> HttpResponse:
-        query = _valid(LabelQuery, request.query_params)
+        query = validated(LabelQuery, request.query_params)
         ids = [int(i) for i in query["ids"].split(",")] if query.get("ids") else None
         houses = list(
             qrcodes.label_houses(
@@ -324,7 +325,7 @@ class LabelSheetApi(RegistryApi):
 # Scans ---------------------------------------------------------------------------------------------
 
 
-class HouseScanListApi(RegistryApi):
+class HouseScanListApi(ApiView):
     read = ("registry.view_house",)
 
     @extend_schema(
@@ -337,7 +338,7 @@ class HouseScanListApi(RegistryApi):
         return Response(ScanOut(qrcodes.house_scans(house=house), many=True).data)
 
 
-class ScanRateApi(RegistryApi):
+class ScanRateApi(ApiView):
     read = ("registry.view_data_quality",)
 
     @extend_schema(
@@ -348,7 +349,7 @@ class ScanRateApi(RegistryApi):
         "per grid worker",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(ScanRateQuery, request.query_params)
+        query = validated(ScanRateQuery, request.query_params)
         report = qrcodes.scan_rate_report(user=request.user, **query)
         return Response(ScanRateOut(report.as_dict()).data)
 
@@ -356,7 +357,7 @@ class ScanRateApi(RegistryApi):
 # Self-registrations --------------------------------------------------------------------------------
 
 
-class SelfRegistrationListApi(RegistryApi):
+class SelfRegistrationListApi(ApiView):
     read = ("registry.view_person",)
 
     @extend_schema(
@@ -366,21 +367,17 @@ class SelfRegistrationListApi(RegistryApi):
         summary="Tenants' self-registrations at houses in the user's scope (default: pending)",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(SelfRegistrationQuery, request.query_params)
+        query = validated(SelfRegistrationQuery, request.query_params)
         rows = selfregistration.self_registration_list(
             user=request.user,
             status=query["status"],
             house=query.get("house"),
             region=query.get("region"),
         )
-        limit, offset = query["limit"], query["offset"]
-        page = list(rows[offset : offset + limit])
-        return Response(
-            {"count": rows.count(), "results": SelfRegistrationOut(page, many=True).data}
-        )
+        return paginate(rows, query, SelfRegistrationOut)
 
 
-class SelfRegistrationDetailApi(RegistryApi):
+class SelfRegistrationDetailApi(ApiView):
     read = ("registry.view_person",)
 
     @extend_schema(
@@ -394,7 +391,7 @@ class SelfRegistrationDetailApi(RegistryApi):
         return Response(SelfRegistrationOut(row).data)
 
 
-class SelfRegistrationApproveApi(RegistryApi):
+class SelfRegistrationApproveApi(ApiView):
     write = ("registry.add_person", "registry.add_residency")
 
     @extend_schema(
@@ -407,7 +404,7 @@ class SelfRegistrationApproveApi(RegistryApi):
         row = selfregistration.access_self_registration_for_user(
             user=request.user, registration_id=pk
         )
-        data = _valid(ApproveIn, request.data)
+        data = validated(ApproveIn, request.data)
         result = selfregistration.self_registration_approve(
             registration=row, actor=request.user, **data
         )
@@ -422,7 +419,7 @@ class SelfRegistrationApproveApi(RegistryApi):
         )
 
 
-class SelfRegistrationRejectApi(RegistryApi):
+class SelfRegistrationRejectApi(ApiView):
     write = ("registry.add_person", "registry.add_residency")
 
     @extend_schema(
@@ -435,7 +432,7 @@ class SelfRegistrationRejectApi(RegistryApi):
         row = selfregistration.access_self_registration_for_user(
             user=request.user, registration_id=pk
         )
-        data = _valid(RejectIn, request.data)
+        data = validated(RejectIn, request.data)
         row = selfregistration.self_registration_reject(
             registration=row, reason=data["reason"], actor=request.user
         )
@@ -445,7 +442,7 @@ class SelfRegistrationRejectApi(RegistryApi):
 # Star ratings --------------------------------------------------------------------------------------
 
 
-class RatingCriteriaApi(RegistryApi):
+class RatingCriteriaApi(ApiView):
     read = ("registry.view_house",)
 
     @extend_schema(
@@ -461,7 +458,7 @@ class RatingCriteriaApi(RegistryApi):
         )
 
 
-class HouseRatingListApi(RegistryApi):
+class HouseRatingListApi(ApiView):
     read = ("registry.view_house",)
     write = ("registry.change_house",)
 
@@ -482,12 +479,12 @@ class HouseRatingListApi(RegistryApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         house = selectors.access_house_for_user(user=request.user, house_id=pk)
-        data = _valid(RatingIn, request.data)
+        data = validated(RatingIn, request.data)
         rating = ratings.house_rate(house=house, actor=request.user, **data)
         return Response(RatingOut(rating).data, status=201)
 
 
-class HouseRatingSuggestionApi(RegistryApi):
+class HouseRatingSuggestionApi(ApiView):
     read = ("registry.view_house",)
 
     @extend_schema(
@@ -499,7 +496,7 @@ class HouseRatingSuggestionApi(RegistryApi):
     )
     def get(self, request: Request, pk: int) -> Response:
         house = selectors.access_house_for_user(user=request.user, house_id=pk)
-        query = _valid(SuggestionQuery, request.query_params)
+        query = validated(SuggestionQuery, request.query_params)
         year, quarter = ratings.quarter_of(timezone.localdate())
         suggestion = ratings.rating_suggestion(
             house=house, year=query.get("year", year), quarter=query.get("quarter", quarter)

@@ -10,8 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from wangge.lib.coords import Crs, to_wgs84
-from wangge.regions.serializers import FiniteFloatField
+from wangge.core.rest import OptionalPointIn, PageQuery, page_of
 from wangge.registry.models import (
     Building,
     CareClass,
@@ -33,42 +32,15 @@ REGION_PREFIX = r"^[0-9]{6,15}$"
 # Shared ----------------------------------------------------------------------------------------
 
 
-# Ids and offsets beyond a 64-bit column are refused as input errors, not sent to the database.
+# Ids beyond a 64-bit column are refused as input errors, not sent to the database.
 MAX_ID = 2**63 - 1
-MAX_OFFSET = 10**9
 
 
-class PageQuery(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
-
-
-class LocatedIn(serializers.Serializer):
+class LocatedIn(OptionalPointIn):
     """A grid by code (and layer), or a point the grid is found from."""
 
     grid = serializers.RegexField(GRID_CODE, required=False, help_text=_("15-digit grid code."))
     layer = serializers.SlugField(required=False, help_text=_("Grid layer of ``grid``."))
-    lng = FiniteFloatField(min_value=-180, max_value=180, required=False, allow_null=True)
-    lat = FiniteFloatField(min_value=-90, max_value=90, required=False, allow_null=True)
-    crs = serializers.ChoiceField(choices=[c.value for c in Crs], default=Crs.WGS84.value)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        has_lng, has_lat = attrs.get("lng") is not None, attrs.get("lat") is not None
-        if has_lng != has_lat:
-            missing = "lat" if has_lng else "lng"
-            raise serializers.ValidationError({missing: [_("Give both lng and lat, or neither.")]})
-        if has_lng:
-            attrs["lng"], attrs["lat"] = to_wgs84(attrs["lng"], attrs["lat"], attrs["crs"])
-        attrs.pop("crs", None)
-        return attrs
-
-
-def page_of(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
-    return type(
-        name,
-        (serializers.Serializer,),
-        {"count": serializers.IntegerField(), "results": item(many=True)},
-    )
 
 
 # Buildings and houses --------------------------------------------------------------------------
