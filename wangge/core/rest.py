@@ -10,7 +10,8 @@
   ``crs`` they were given in (converted by :mod:`wangge.lib.coords`).
 * **Pagination**: :class:`PageQuery` (``limit``/``offset``), :func:`paginate`, :func:`page_of`.
 * **Validation and errors**: :func:`validated`; :func:`error_status` and :func:`error_body` map
-  :mod:`wangge.core.errors` to HTTP (the face's exception handler only wires them).
+  :mod:`wangge.core.errors` to HTTP (the face's exception handler only wires them);
+  ``ERROR_RESPONSES`` / ``WRITE_ERROR_RESPONSES`` document them on an operation.
 * :class:`SharedConfigSerializer`, the cheaper field copies of the hot input serializers.
 """
 
@@ -26,7 +27,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -265,6 +266,18 @@ def validated(
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 
+
+# The error answers an operation documents with its own wording (``schema.add_error_responses`` of
+# the face adds the standard ones to every operation that names none).
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Field errors: {detail, errors: {field: [messages]}}"),
+    403: OpenApiResponse(description="The role lacks the permission."),
+    404: OpenApiResponse(description="Missing, or outside the user's data scope."),
+}
+WRITE_ERROR_RESPONSES = {
+    **ERROR_RESPONSES,
+    409: OpenApiResponse(description="Changed meanwhile; reload."),
+}
 
 # Most specific first: a KeyReusedError is an InvalidInputError too.
 _STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (

@@ -14,26 +14,27 @@ from typing import Any
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from wangge.core import pii
 from wangge.core.errors import InvalidInputError, NotFoundError
 from wangge.core.models import User
-from wangge.core.rest import ApiView, filters_of, page_rows, paginate, validated
+from wangge.core.rest import (
+    ERROR_RESPONSES,
+    WRITE_ERROR_RESPONSES,
+    ApiView,
+    filters_of,
+    page_rows,
+    paginate,
+    validated,
+)
 from wangge.regions.models import Grid, Region
 from wangge.regions.selectors import access_grid_for_user
 from wangge.registry import lifecycle, quality, selectors, serializers, services
 from wangge.registry.components import standard_attributes
 from wangge.registry.models import Person, Residency
-
-_ERRORS = {
-    400: OpenApiResponse(description="Field errors: {detail, errors: {field: [messages]}}"),
-    403: OpenApiResponse(description="The role lacks the permission."),
-    404: OpenApiResponse(description="Missing, or outside the user's data scope."),
-}
-_WRITE_ERRORS = {**_ERRORS, 409: OpenApiResponse(description="Changed meanwhile; reload.")}
 
 
 def _field(name: str, fetch: Callable[..., Any], **kwargs: Any) -> Any:
@@ -94,7 +95,7 @@ class BuildingListApi(ApiView):
     @extend_schema(
         operation_id="buildings_create",
         request=serializers.BuildingIn,
-        responses={201: serializers.BuildingOut, **_WRITE_ERRORS},
+        responses={201: serializers.BuildingOut, **WRITE_ERROR_RESPONSES},
         summary="Register a building in a grid (given, or found from lng/lat)",
     )
     def post(self, request: Request) -> Response:
@@ -109,7 +110,8 @@ class BuildingDetailApi(ApiView):
     write = ("registry.change_building",)
 
     @extend_schema(
-        operation_id="buildings_retrieve", responses={200: serializers.BuildingOut, **_ERRORS}
+        operation_id="buildings_retrieve",
+        responses={200: serializers.BuildingOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
         building = selectors.access_building_for_user(user=request.user, building_id=pk)
@@ -118,7 +120,7 @@ class BuildingDetailApi(ApiView):
     @extend_schema(
         operation_id="buildings_update",
         request=serializers.BuildingIn,
-        responses={200: serializers.BuildingOut, **_WRITE_ERRORS},
+        responses={200: serializers.BuildingOut, **WRITE_ERROR_RESPONSES},
         summary="Change a building; a new grid moves its houses and residents with it",
     )
     def patch(self, request: Request, pk: int) -> Response:
@@ -170,7 +172,7 @@ class HouseListApi(ApiView):
     @extend_schema(
         operation_id="houses_create",
         request=serializers.HouseIn,
-        responses={201: serializers.HouseDetailOut, **_WRITE_ERRORS},
+        responses={201: serializers.HouseDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
         data = validated(serializers.HouseIn, request.data)
@@ -190,7 +192,7 @@ class HouseDetailApi(ApiView):
 
     @extend_schema(
         operation_id="houses_retrieve",
-        responses={200: serializers.HouseDetailOut, **_ERRORS},
+        responses={200: serializers.HouseDetailOut, **ERROR_RESPONSES},
         summary="A house with its households and the residencies not deregistered",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -200,7 +202,7 @@ class HouseDetailApi(ApiView):
     @extend_schema(
         operation_id="houses_update",
         request=serializers.HouseIn,
-        responses={200: serializers.HouseDetailOut, **_WRITE_ERRORS},
+        responses={200: serializers.HouseDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
         house = selectors.access_house_for_user(user=request.user, house_id=pk)
@@ -251,7 +253,7 @@ class HouseholdListApi(ApiView):
     @extend_schema(
         operation_id="households_create",
         request=serializers.HouseholdIn,
-        responses={201: serializers.HouseholdDetailOut, **_WRITE_ERRORS},
+        responses={201: serializers.HouseholdDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
         data = _head(request.user, validated(serializers.HouseholdIn, request.data))
@@ -270,7 +272,7 @@ class HouseholdDetailApi(ApiView):
 
     @extend_schema(
         operation_id="households_retrieve",
-        responses={200: serializers.HouseholdDetailOut, **_ERRORS},
+        responses={200: serializers.HouseholdDetailOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
         household = selectors.access_household_for_user(user=request.user, household_id=pk)
@@ -279,7 +281,7 @@ class HouseholdDetailApi(ApiView):
     @extend_schema(
         operation_id="households_update",
         request=serializers.HouseholdIn,
-        responses={200: serializers.HouseholdDetailOut, **_WRITE_ERRORS},
+        responses={200: serializers.HouseholdDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
         household = selectors.access_household_for_user(user=request.user, household_id=pk)
@@ -337,7 +339,7 @@ class PersonListApi(ApiView):
         responses={
             201: serializers.RegistrationOut,
             200: serializers.RegistrationOut,
-            **_WRITE_ERRORS,
+            **WRITE_ERROR_RESPONSES,
         },
         summary="Register a person at a house; a known ID number adds a residency to that person",
     )
@@ -364,7 +366,7 @@ class PersonSearchApi(ApiView):
     @extend_schema(
         operation_id="people_search",
         request=serializers.PersonSearchIn,
-        responses={200: serializers.PersonPageOut, 400: _ERRORS[400]},
+        responses={200: serializers.PersonPageOut, 400: ERROR_RESPONSES[400]},
         summary="People with exactly this ID or phone number (POST: numbers stay out of URLs)",
     )
     def post(self, request: Request) -> Response:
@@ -383,7 +385,7 @@ class PersonDetailApi(ApiView):
 
     @extend_schema(
         operation_id="people_retrieve",
-        responses={200: serializers.PersonDetailOut, **_ERRORS},
+        responses={200: serializers.PersonDetailOut, **ERROR_RESPONSES},
         summary="A person with residencies and history (numbers masked)",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -393,7 +395,7 @@ class PersonDetailApi(ApiView):
     @extend_schema(
         operation_id="people_update",
         request=serializers.PersonUpdateIn,
-        responses={200: serializers.PersonDetailOut, **_WRITE_ERRORS},
+        responses={200: serializers.PersonDetailOut, **WRITE_ERROR_RESPONSES},
         summary="Correct a person's details (an ID number another record has: merge instead)",
     )
     def patch(self, request: Request, pk: int) -> Response:
@@ -417,7 +419,7 @@ class PersonUnmaskApi(ApiView):
     @extend_schema(
         operation_id="people_unmask",
         request=serializers.UnmaskIn,
-        responses={200: serializers.UnmaskOut, **_ERRORS},
+        responses={200: serializers.UnmaskOut, **ERROR_RESPONSES},
         summary="The full ID or phone number, for a stated reason (permission unmask_person; "
         "audited)",
     )
@@ -448,7 +450,7 @@ class PersonMoveInApi(ApiView):
     @extend_schema(
         operation_id="people_move_in",
         request=serializers.MoveInIn,
-        responses={201: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={201: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="The person moves into (or starts to own) another house",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -464,7 +466,7 @@ class PersonResidencyTypeApi(ApiView):
     @extend_schema(
         operation_id="people_change_residency_type",
         request=serializers.ResidencyTypeIn,
-        responses={200: serializers.PersonOut, **_WRITE_ERRORS},
+        responses={200: serializers.PersonOut, **WRITE_ERROR_RESPONSES},
         summary="Change 户籍 / 常住 / 流动",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -480,7 +482,7 @@ class PersonMergeApi(ApiView):
     @extend_schema(
         operation_id="people_merge",
         request=serializers.MergeIn,
-        responses={200: serializers.PersonDetailOut, **_WRITE_ERRORS},
+        responses={200: serializers.PersonDetailOut, **WRITE_ERROR_RESPONSES},
         summary="Merge a duplicate record into this one, keeping both histories",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -510,7 +512,8 @@ class ResidencyDetailApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
-        operation_id="residencies_retrieve", responses={200: serializers.ResidencyOut, **_ERRORS}
+        operation_id="residencies_retrieve",
+        responses={200: serializers.ResidencyOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(
@@ -520,7 +523,7 @@ class ResidencyDetailApi(ApiView):
     @extend_schema(
         operation_id="residencies_update",
         request=serializers.ResidencyUpdateIn,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Correct the relation, household or ID-copy flag",
     )
     def patch(self, request: Request, pk: int) -> Response:
@@ -545,7 +548,7 @@ class ResidencyRegisterApi(ApiView):
     @extend_schema(
         operation_id="residencies_register",
         request=None,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Complete the registration of a reported move-in",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -561,7 +564,7 @@ class ResidencyMoveOutApi(ApiView):
     @extend_schema(
         operation_id="residencies_move_out",
         request=serializers.MoveOutIn,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Record the day the person left the house",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -577,7 +580,7 @@ class ResidencyDeregisterApi(ApiView):
     @extend_schema(
         operation_id="residencies_deregister",
         request=serializers.DeregisterIn,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Deregister (注销) a residency",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -599,7 +602,7 @@ class ResidencyPermitApi(ApiView):
     @extend_schema(
         operation_id="residencies_issue_permit",
         request=serializers.PermitIn,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Record a residence permit (居住证) issued",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -617,7 +620,7 @@ class ResidencyPermitRenewApi(ApiView):
     @extend_schema(
         operation_id="residencies_renew_permit",
         request=serializers.PermitRenewIn,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Extend a residence permit (签注)",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -653,7 +656,7 @@ class OrganizationListApi(ApiView):
     @extend_schema(
         operation_id="organizations_create",
         request=serializers.OrganizationIn,
-        responses={201: serializers.OrganizationOut, **_WRITE_ERRORS},
+        responses={201: serializers.OrganizationOut, **WRITE_ERROR_RESPONSES},
         summary="Register an organization (grid from its building, the grid given, or lng/lat)",
     )
     def post(self, request: Request) -> Response:
@@ -680,7 +683,7 @@ class OrganizationDetailApi(ApiView):
 
     @extend_schema(
         operation_id="organizations_retrieve",
-        responses={200: serializers.OrganizationOut, **_ERRORS},
+        responses={200: serializers.OrganizationOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
         organization = selectors.access_organization_for_user(user=request.user, organization_id=pk)
@@ -689,7 +692,7 @@ class OrganizationDetailApi(ApiView):
     @extend_schema(
         operation_id="organizations_update",
         request=serializers.OrganizationIn,
-        responses={200: serializers.OrganizationOut, **_WRITE_ERRORS},
+        responses={200: serializers.OrganizationOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
         organization = selectors.access_organization_for_user(user=request.user, organization_id=pk)
@@ -731,7 +734,7 @@ class ComponentListApi(ApiView):
     @extend_schema(
         operation_id="components_create",
         request=serializers.ComponentIn,
-        responses={201: serializers.ComponentDetailOut, **_WRITE_ERRORS},
+        responses={201: serializers.ComponentDetailOut, **WRITE_ERROR_RESPONSES},
         summary="Register a component (unit grid given, or found from lng/lat)",
     )
     def post(self, request: Request) -> Response:
@@ -747,7 +750,7 @@ class ComponentDetailApi(ApiView):
 
     @extend_schema(
         operation_id="components_retrieve",
-        responses={200: serializers.ComponentDetailOut, **_ERRORS},
+        responses={200: serializers.ComponentDetailOut, **ERROR_RESPONSES},
         summary="A component with its 18 GB/T 47678.5 attributes",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -757,7 +760,7 @@ class ComponentDetailApi(ApiView):
     @extend_schema(
         operation_id="components_update",
         request=serializers.ComponentIn,
-        responses={200: serializers.ComponentDetailOut, **_WRITE_ERRORS},
+        responses={200: serializers.ComponentDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
         component = selectors.access_component_for_user(user=request.user, component_id=pk)
@@ -848,7 +851,7 @@ class DataQualityFlagApi(ApiView):
             OpenApiParameter("flag", str, OpenApiParameter.PATH, enum=serializers.FLAG_CHOICES),
             serializers.QualityFlagQuery,
         ],
-        responses={200: serializers.FlaggedPageOut, 404: _ERRORS[404]},
+        responses={200: serializers.FlaggedPageOut, 404: ERROR_RESPONSES[404]},
         summary="The records one data-quality rule flags",
     )
     def get(self, request: Request, flag: str) -> Response:

@@ -17,9 +17,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from wangge.core.errors import InvalidInputError
-from wangge.core.rest import ApiView, PageQuery, page_of, paginate, validated
+from wangge.core.rest import (
+    ERROR_RESPONSES,
+    WRITE_ERROR_RESPONSES,
+    ApiView,
+    PageQuery,
+    page_of,
+    paginate,
+    validated,
+)
 from wangge.registry import qrcodes, ratings, selectors, selfregistration
-from wangge.registry.api import _ERRORS, _WRITE_ERRORS
 from wangge.registry.models import HouseRating, HouseScan, Person, SelfRegistration
 from wangge.registry.serializers import REGION_PREFIX
 
@@ -250,7 +257,7 @@ class HouseQrApi(ApiView):
             (200, "image/svg+xml"): OpenApiTypes.BINARY,
             (200, "application/pdf"): OpenApiTypes.BINARY,
             (200, "image/png"): OpenApiTypes.BINARY,
-            **_ERRORS,
+            **ERROR_RESPONSES,
         },
         summary="The house's QR code as SVG, PDF or PNG",
     )
@@ -270,7 +277,7 @@ class HouseQrRotateApi(ApiView):
     @extend_schema(
         operation_id="houses_qr_rotate",
         request=None,
-        responses={200: QrOut, **_WRITE_ERRORS},
+        responses={200: QrOut, **WRITE_ERROR_RESPONSES},
         summary="Give the house a new QR token; the old code stops working",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -291,7 +298,7 @@ class LabelSheetApi(ApiView):
     @extend_schema(
         operation_id="houses_qr_labels",
         parameters=[LabelQuery],
-        responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, **_ERRORS},
+        responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, **ERROR_RESPONSES},
         summary="An A4 sheet of QR labels (SVG) for the rented houses of a building, a grid, a "
         "selection or (no filter) the whole scope; X-Total-Pages tells how many sheets",
     )
@@ -330,7 +337,7 @@ class HouseScanListApi(ApiView):
 
     @extend_schema(
         operation_id="houses_scans_list",
-        responses={200: ScanOut(many=True), **_ERRORS},
+        responses={200: ScanOut(many=True), **ERROR_RESPONSES},
         summary="The latest 50 scans of the house's QR code",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -344,7 +351,7 @@ class ScanRateApi(ApiView):
     @extend_schema(
         operation_id="registry_scan_rate",
         parameters=[ScanRateQuery],
-        responses={200: ScanRateOut, 400: _ERRORS[400]},
+        responses={200: ScanRateOut, 400: ERROR_RESPONSES[400]},
         summary="Share of rented houses whose QR code was scanned in a period (篇9), per grid or "
         "per grid worker",
     )
@@ -382,7 +389,7 @@ class SelfRegistrationDetailApi(ApiView):
 
     @extend_schema(
         operation_id="self_registrations_retrieve",
-        responses={200: SelfRegistrationOut, **_ERRORS},
+        responses={200: SelfRegistrationOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
         row = selfregistration.access_self_registration_for_user(
@@ -397,7 +404,7 @@ class SelfRegistrationApproveApi(ApiView):
     @extend_schema(
         operation_id="self_registrations_approve",
         request=ApproveIn,
-        responses={200: ApproveOut, **_WRITE_ERRORS},
+        responses={200: ApproveOut, **WRITE_ERROR_RESPONSES},
         summary="Approve: the tenant is registered at the house (409 when already decided)",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -425,7 +432,7 @@ class SelfRegistrationRejectApi(ApiView):
     @extend_schema(
         operation_id="self_registrations_reject",
         request=RejectIn,
-        responses={200: SelfRegistrationOut, **_WRITE_ERRORS},
+        responses={200: SelfRegistrationOut, **WRITE_ERROR_RESPONSES},
         summary="Reject with a reason; nothing enters the registry",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -464,7 +471,7 @@ class HouseRatingListApi(ApiView):
 
     @extend_schema(
         operation_id="houses_ratings_list",
-        responses={200: RatingOut(many=True), **_ERRORS},
+        responses={200: RatingOut(many=True), **ERROR_RESPONSES},
         summary="The house's ratings, newest quarter first (一户一档)",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -474,7 +481,7 @@ class HouseRatingListApi(ApiView):
     @extend_schema(
         operation_id="houses_ratings_create",
         request=RatingIn,
-        responses={201: RatingOut, **_WRITE_ERRORS},
+        responses={201: RatingOut, **WRITE_ERROR_RESPONSES},
         summary="Rate the house for a quarter (409 when already rated)",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -490,7 +497,7 @@ class HouseRatingSuggestionApi(ApiView):
     @extend_schema(
         operation_id="houses_ratings_suggestion",
         parameters=[SuggestionQuery],
-        responses={200: SuggestionOut, **_ERRORS},
+        responses={200: SuggestionOut, **ERROR_RESPONSES},
         summary="The criteria judged from the records and the suggested stars (default: this "
         "quarter)",
     )

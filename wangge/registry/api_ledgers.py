@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from wangge.core.errors import InvalidInputError, NotFoundError
-from wangge.core.rest import ApiView, filters_of, validated
+from wangge.core.rest import ERROR_RESPONSES, ApiView, filters_of, validated
 from wangge.registry import serializers as registry_serializers
 from wangge.registry.ledgers import exporting, importing, mapping, reading
 from wangge.registry.ledgers.importing import access_import_for_user
@@ -27,11 +27,7 @@ from wangge.registry.models import LedgerImport
 _KIND = OpenApiParameter(
     "kind", str, OpenApiParameter.PATH, enum=list(mapping.KINDS), description="Kind of ledger."
 )
-_ERRORS = {
-    400: OpenApiResponse(description="Field errors: {detail, errors: {field: [messages]}}"),
-    403: OpenApiResponse(description="The role lacks the permission."),
-    404: OpenApiResponse(description="Missing, or not yours."),
-}
+_ERRORS = {**ERROR_RESPONSES, 404: OpenApiResponse(description="Missing, or not yours.")}
 _XLSX = OpenApiResponse(OpenApiTypes.BINARY, description="An xlsx workbook.")
 
 
