@@ -9,6 +9,7 @@ import threading
 import pytest
 from django import forms
 from django.contrib.auth.models import Permission
+from django.utils import translation
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -285,3 +286,12 @@ def test_nobody_may_call_a_method_whose_permissions_are_not_declared(db):
 def test_an_anonymous_caller_is_refused_and_a_missing_method_is_405(db):
     assert _call(Guarded, None) in (401, 403)
     assert _call(Guarded, _user_with(db), "delete") == 405
+
+
+def test_the_403_says_why_in_the_callers_language(db):
+    request = APIRequestFactory().get("/api/v1/test/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    force_authenticate(request, user=_user_with(db))
+    with translation.override("zh-hans"):
+        response = Guarded.as_view()(request)
+        assert response.status_code == 403
+        assert str(response.data["detail"]) == "您无权执行此操作。"
