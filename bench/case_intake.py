@@ -1139,10 +1139,10 @@ STEPS: list[tuple[str, tuple[str, str], tuple[str, str] | None]] = [
     ),
     (
         "permission check (per-process access cache)",
-        ("wangge/api/permissions.py", "has_permission"),
+        ("wangge/core/rest.py", "has_permission"),
         None,
     ),
-    ("input validation (CaseIn, cached small class)", ("wangge/cases/api.py", "_valid"), None),
+    ("input validation (CaseIn, cached small class)", ("wangge/core/rest.py", "validated"), None),
     ("locate: grid_at (STRtree, version recheck)", ("wangge/regions/locate.py", "grid_at"), None),
     (
         "deadline: cached time limit + calendar",

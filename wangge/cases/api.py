@@ -12,9 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from wangge.api.permissions import model_permission
 from wangge.cases import selectors, serializers
 from wangge.cases.dispatch import eligible_people, suggest_department
 from wangge.cases.models import Case, CaseEvent, CasePhoto, Category
@@ -23,13 +21,15 @@ from wangge.cases.services import Intake, case_act, case_create
 from wangge.cases.workflow import allowed_actions
 from wangge.core.errors import InvalidInputError, NotFoundError
 from wangge.core.models import Department
+from wangge.core.rest import ApiView, filters_of, paginate, validated
 from wangge.core.roles import user_roles
 
 # A case still being accepted may be merged into an earlier report of the same problem.
 DUPLICATE_STATES = frozenset({"checking", "reported", "accepted"})
 
-CanViewCases = model_permission("cases.view_case")
-CanReport = model_permission("cases.add_case")
+# Who may call the loop's endpoints; which action a caller may take is the workflow's to say.
+VIEW_CASES = ("cases.view_case",)
+REPORT = ("cases.add_case",)
 
 IDEMPOTENCY_KEY_MAX = 200  # IntakeKey.key's length
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -42,12 +42,6 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "the same key with a different report is refused (422)."
     ),
 )
-
-
-def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _annotate(case: Case, user: Any) -> Case:
@@ -75,8 +69,8 @@ def case_detail(case: Case, user: Any, request: Request | None = None) -> dict[s
     return serializers.CaseDetailOut(_annotate(case, user), context={"request": request}).data
 
 
-class CategoryListApi(APIView):
-    permission_classes = [CanViewCases]
+class CategoryListApi(ApiView):
+    read = VIEW_CASES
 
     @extend_schema(
         operation_id="categories_list",
@@ -84,7 +78,7 @@ class CategoryListApi(APIView):
         responses=serializers.CategoryOut(many=True),
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.CategoryQuery, request.query_params)
+        query = validated(serializers.CategoryQuery, request.query_params)
         categories = Category.objects.filter(active=True).select_related("parent")
         if query.get("domain"):
             categories = categories.filter(domain=query["domain"])
@@ -97,9 +91,9 @@ class CategoryListApi(APIView):
         return Response(serializers.CategoryOut(categories[:500], many=True).data)
 
 
-class CaseListCreateApi(APIView):
-    def get_permissions(self) -> list[Any]:
-        return [CanReport()] if self.request.method == "POST" else [CanViewCases()]
+class CaseListCreateApi(ApiView):
+    read = VIEW_CASES
+    write = REPORT
 
     @extend_schema(
         operation_id="cases_list",
@@ -108,15 +102,12 @@ class CaseListCreateApi(APIView):
         summary="Cases in the user's scope, overdue first",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.CaseQuery, request.query_params)
-        limit, offset = query.pop("limit"), query.pop("offset")
-        if "state" in query:
-            query["state"] = sorted(query["state"])
-        cases = selectors.case_list(user=request.user, filters=query)
-        page = list(cases.select_related("owner_user")[offset : offset + limit])
-        return Response(
-            {"count": cases.count(), "results": serializers.CaseOut(page, many=True).data}
-        )
+        query = validated(serializers.CaseQuery, request.query_params)
+        filters = filters_of(query)
+        if "state" in filters:
+            filters["state"] = sorted(filters["state"])
+        cases = selectors.case_list(user=request.user, filters=filters)
+        return paginate(cases.select_related("owner_user"), query, serializers.CaseOut)
 
     @extend_schema(
         operation_id="cases_create",
@@ -130,7 +121,7 @@ class CaseListCreateApi(APIView):
         summary="Report a case (located to its grid at intake)",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.CaseIn, request.data)
+        data = validated(serializers.CaseIn, request.data)
         intake = Intake(
             source=data["source"],
             category=data["category"],
@@ -171,8 +162,8 @@ def _idempotency_key(request: Request) -> str:
     return key
 
 
-class CaseDetailApi(APIView):
-    permission_classes = [CanViewCases]
+class CaseDetailApi(ApiView):
+    read = VIEW_CASES
 
     @extend_schema(operation_id="cases_retrieve", responses=serializers.CaseDetailOut)
     def get(self, request: Request, number: str) -> Response:
@@ -180,8 +171,8 @@ class CaseDetailApi(APIView):
         return Response(case_detail(case, request.user, request))
 
 
-class CaseActionApi(APIView):
-    permission_classes = [CanViewCases]
+class CaseActionApi(ApiView):
+    write = VIEW_CASES
     parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(
@@ -194,7 +185,7 @@ class CaseActionApi(APIView):
         summary="Take one workflow action: dispatch, acknowledge, handle, verify, …",
     )
     def post(self, request: Request, number: str) -> Response:
-        data = dict(_valid(serializers.ActionIn, request.data))
+        data = dict(validated(serializers.ActionIn, request.data))
         action = data.pop("action")
         version = data.pop("version", None)
         photos = [
@@ -212,10 +203,10 @@ class CaseActionApi(APIView):
         return Response(case_detail(case, request.user, request))
 
 
-class DispatchOptionsApi(APIView):
+class DispatchOptionsApi(ApiView):
     """What the dispatch dialog offers: the matrix's department, every department, the people."""
 
-    permission_classes = [CanViewCases]
+    read = VIEW_CASES
 
     @extend_schema(operation_id="cases_dispatch_options", responses=serializers.DispatchOptionsOut)
     def get(self, request: Request, number: str) -> Response:
@@ -232,8 +223,8 @@ class DispatchOptionsApi(APIView):
         )
 
 
-class CasePhotoApi(APIView):
-    permission_classes = [CanViewCases]
+class CasePhotoApi(ApiView):
+    write = VIEW_CASES
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -243,7 +234,7 @@ class CasePhotoApi(APIView):
         summary="Add a photo (JPEG, PNG or WebP; EXIF GPS read, then all metadata stripped)",
     )
     def post(self, request: Request, number: str) -> Response:
-        data = _valid(serializers.PhotoIn, request.data)
+        data = validated(serializers.PhotoIn, request.data)
         case = selectors.access_case_for_user(user=request.user, number=number)
         photo = case_photo_add(
             case=case, kind=data["kind"], stream=data["photo"], actor=request.user
@@ -251,10 +242,10 @@ class CasePhotoApi(APIView):
         return Response(serializers.PhotoOut(photo, context={"request": request}).data, status=201)
 
 
-class CasePhotoFileApi(APIView):
+class CasePhotoFileApi(ApiView):
     """The image of one photo, for users who may see the case (photos are not public files)."""
 
-    permission_classes = [CanViewCases]
+    read = VIEW_CASES
 
     @extend_schema(
         operation_id="cases_photo_file",

@@ -14,25 +14,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from wangge.cases.api import CanReport, CanViewCases
+from wangge.cases.api import REPORT, VIEW_CASES
 from wangge.cases.duplicates import report_check
 from wangge.cases.services import case_support
-from wangge.lib.coords import Crs
-from wangge.regions.serializers import FiniteFloatField
+from wangge.core.rest import ApiView, PointIn, validated
 
 
-class ReportCheckQuery(serializers.Serializer):
-    lng = FiniteFloatField(min_value=-180, max_value=180, help_text=_("Longitude in degrees."))
-    lat = FiniteFloatField(min_value=-90, max_value=90, help_text=_("Latitude in degrees."))
-    crs = serializers.ChoiceField(
-        choices=[c.value for c in Crs],
-        default=Crs.WGS84.value,
-        help_text=_(
-            "Coordinate system of lng/lat: wgs84 (GPS), gcj02 (AMap, WeChat), bd09 (Baidu)."
-        ),
-    )
+class ReportCheckQuery(PointIn):
     category = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -106,8 +95,8 @@ class SupportOut(serializers.Serializer):
     withdrawn = serializers.CharField(allow_null=True)
 
 
-class ReportCheckApi(APIView):
-    permission_classes = [CanViewCases]
+class ReportCheckApi(ApiView):
+    read = VIEW_CASES
 
     @extend_schema(
         operation_id="cases_report_check",
@@ -116,9 +105,7 @@ class ReportCheckApi(APIView):
         summary="Before reporting: the grid at a point and probable duplicates nearby",
     )
     def get(self, request: Request) -> Response:
-        query = ReportCheckQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = validated(ReportCheckQuery, request.query_params)
         check = report_check(
             user=request.user,
             lng=data["lng"],
@@ -130,8 +117,8 @@ class ReportCheckApi(APIView):
         return Response(ReportCheckOut(check).data)
 
 
-class CaseSupportApi(APIView):
-    permission_classes = [CanReport]
+class CaseSupportApi(ApiView):
+    write = REPORT
 
     @extend_schema(
         operation_id="cases_support",
@@ -140,9 +127,7 @@ class CaseSupportApi(APIView):
         summary="Support (附议) a case reported by someone else instead of reporting it again",
     )
     def post(self, request: Request, number: str) -> Response:
-        serializer = SupportIn(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(SupportIn, request.data)
         withdraw = data["withdraw"].strip()
         case = case_support(
             number=number, actor=request.user, note=data["note"], withdraw_number=withdraw

@@ -9,13 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from wangge.api.inputs import SharedConfigSerializer
 from wangge.cases import selectors, sla
 from wangge.cases.models import AreaGrade, Case, CaseEvent, CasePhoto, Category
 from wangge.cases.workflow import STEPS
 from wangge.core.configcache import ConfigCache
-from wangge.lib.coords import Crs
-from wangge.regions.serializers import FiniteFloatField
+from wangge.core.rest import OptionalPointIn, PageQuery, SharedConfigSerializer, page_of
 
 
 class CategoryOut(serializers.ModelSerializer):
@@ -66,7 +64,7 @@ class ReportableCategoryField(serializers.SlugRelatedField):
 _ID = re.compile(r"[0-9]{1,18}")
 
 
-class CaseIn(SharedConfigSerializer):
+class CaseIn(SharedConfigSerializer, OptionalPointIn):
     """A report: what (category, description), where (a point in WGS-84, GCJ-02 or BD-09, or only
     an address), how urgent, and who reported it. A grid worker may settle a category that allows
     it on the spot: ``self_handle`` with the ``result``."""
@@ -75,9 +73,6 @@ class CaseIn(SharedConfigSerializer):
     category = ReportableCategoryField()
     description = serializers.CharField(max_length=4000)
     condition = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    lng = FiniteFloatField(min_value=-180, max_value=180, required=False, allow_null=True)
-    lat = FiniteFloatField(min_value=-90, max_value=90, required=False, allow_null=True)
-    crs = serializers.ChoiceField(choices=[c.value for c in Crs], default=Crs.WGS84.value)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     urgency = serializers.ChoiceField(choices=Case.Urgency.choices, default=Case.Urgency.NORMAL)
     area_grade = serializers.ChoiceField(choices=AreaGrade.choices, default=AreaGrade.B)
@@ -91,10 +86,7 @@ class CaseIn(SharedConfigSerializer):
     result = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        has_lng, has_lat = attrs.get("lng") is not None, attrs.get("lat") is not None
-        if has_lng != has_lat:
-            missing = "lat" if has_lng else "lng"
-            raise serializers.ValidationError({missing: [_("Give both lng and lat, or neither.")]})
+        attrs = super().validate(attrs)  # the point, in WGS-84
         if attrs.get("reporter_phone"):
             from wangge.core.idmessages import id_error_text
             from wangge.lib.idnumbers import parse_mobile
@@ -108,7 +100,7 @@ class CaseIn(SharedConfigSerializer):
         return attrs
 
 
-class CaseQuery(serializers.Serializer):
+class CaseQuery(PageQuery):
     state = serializers.MultipleChoiceField(choices=Case.State.choices, required=False)
     category = serializers.CharField(required=False, max_length=16)
     region = serializers.RegexField(r"^[0-9]{6,15}$", required=False)
@@ -116,8 +108,6 @@ class CaseQuery(serializers.Serializer):
     source = serializers.ChoiceField(choices=Case.Source.choices, required=False)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
-    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
 
 
 class ActionIn(serializers.Serializer):
@@ -404,6 +394,4 @@ class DispatchOptionsOut(serializers.Serializer):
     people = DispatchPersonOut(many=True)
 
 
-class CasePageOut(serializers.Serializer):
-    count = serializers.IntegerField()
-    results = CaseOut(many=True)
+CasePageOut = page_of(CaseOut, "CasePageOut")

@@ -7,11 +7,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from wangge.cases.api import CanViewCases, case_detail
+from wangge.cases.api import VIEW_CASES, case_detail
 from wangge.cases.serializers import CaseDetailOut
 from wangge.cases.transfers import case_transfer
+from wangge.core.rest import ApiView, validated
 
 
 class TransferIn(serializers.Serializer):
@@ -22,8 +22,8 @@ class TransferIn(serializers.Serializer):
     )
 
 
-class CaseTransferApi(APIView):
-    permission_classes = [CanViewCases]
+class CaseTransferApi(ApiView):
+    write = VIEW_CASES
 
     @extend_schema(
         operation_id="cases_transfer",
@@ -32,9 +32,7 @@ class CaseTransferApi(APIView):
         summary="Transfer a case to another grid (within a community, or across streets)",
     )
     def post(self, request: Request, number: str) -> Response:
-        serializer = TransferIn(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(TransferIn, request.data)
         transfer = case_transfer(
             number=number,
             to_grid_code=data["to_grid"],

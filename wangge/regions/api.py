@@ -12,36 +12,28 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from wangge.api.permissions import model_permission
 from wangge.core.errors import InvalidInputError
+from wangge.core.rest import ApiView, validated
 from wangge.regions import selectors, serializers
 from wangge.regions.geojson import feature_collection_json, feature_json
 from wangge.regions.locate import DEFAULT_LAYER
 from wangge.regions.services import territory_import
 
 GEOJSON = "application/geo+json"
-CanViewTerritory = model_permission("regions.view_region", "regions.view_grid")
-CanImportTerritory = model_permission("regions.import_territory")
+VIEW_TERRITORY = ("regions.view_region", "regions.view_grid")
 
 _geojson_response = OpenApiResponse(
     response=OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection (RFC 7946), WGS-84."
 )
 
 
-def _query(serializer_class: type, request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _geojson(text: str) -> HttpResponse:
     return HttpResponse(text, content_type=GEOJSON)
 
 
-class RegionListApi(APIView):
-    permission_classes = [CanViewTerritory]
+class RegionListApi(ApiView):
+    read = VIEW_TERRITORY
 
     @extend_schema(
         operation_id="regions_list",
@@ -50,13 +42,13 @@ class RegionListApi(APIView):
         summary="Districts, streets and communities inside the user's data scope",
     )
     def get(self, request: Request) -> Response:
-        query = _query(serializers.RegionQuery, request)
+        query = validated(serializers.RegionQuery, request.query_params)
         regions = selectors.region_list(user=request.user, **query)
         return Response(serializers.RegionOut(regions, many=True).data)
 
 
-class RegionGeoJsonApi(APIView):
-    permission_classes = [CanViewTerritory]
+class RegionGeoJsonApi(ApiView):
+    read = VIEW_TERRITORY
 
     @extend_schema(
         operation_id="regions_geojson",
@@ -65,12 +57,12 @@ class RegionGeoJsonApi(APIView):
         summary="Region outlines as GeoJSON",
     )
     def get(self, request: Request) -> HttpResponse:
-        query = _query(serializers.RegionQuery, request)
+        query = validated(serializers.RegionQuery, request.query_params)
         return _geojson(feature_collection_json(selectors.region_list(user=request.user, **query)))
 
 
-class RegionDetailApi(APIView):
-    permission_classes = [CanViewTerritory]
+class RegionDetailApi(ApiView):
+    read = VIEW_TERRITORY
 
     @extend_schema(
         operation_id="regions_retrieve",
@@ -83,8 +75,8 @@ class RegionDetailApi(APIView):
         return Response(serializers.RegionDetailOut(region).data)
 
 
-class GridListApi(APIView):
-    permission_classes = [CanViewTerritory]
+class GridListApi(ApiView):
+    read = VIEW_TERRITORY
 
     @extend_schema(
         operation_id="grids_geojson",
@@ -93,12 +85,12 @@ class GridListApi(APIView):
         summary="Grids as GeoJSON, filtered by layer, bounding box and parent region",
     )
     def get(self, request: Request) -> HttpResponse:
-        query = _query(serializers.GridQuery, request)
+        query = validated(serializers.GridQuery, request.query_params)
         return _geojson(feature_collection_json(selectors.grid_list(user=request.user, **query)))
 
 
-class GridDetailApi(APIView):
-    permission_classes = [CanViewTerritory]
+class GridDetailApi(ApiView):
+    read = VIEW_TERRITORY
 
     @extend_schema(
         operation_id="grids_retrieve",
@@ -129,14 +121,16 @@ class GridDetailApi(APIView):
         return _geojson(feature_json(grid, extra))
 
 
-class GridLayerListApi(APIView):
+class GridLayerListApi(ApiView):
+    read = ()
+
     @extend_schema(operation_id="grid_layers_list", responses=serializers.GridLayerOut(many=True))
     def get(self, request: Request) -> Response:
         return Response(serializers.GridLayerOut(selectors.grid_layer_list(), many=True).data)
 
 
-class LocateApi(APIView):
-    permission_classes = [CanViewTerritory]
+class LocateApi(ApiView):
+    read = VIEW_TERRITORY
 
     @extend_schema(
         operation_id="locate",
@@ -145,7 +139,7 @@ class LocateApi(APIView):
         summary="The grid (and its community, street, district) at a point",
     )
     def get(self, request: Request) -> Response:
-        query = _query(serializers.LocateQuery, request)
+        query = validated(serializers.LocateQuery, request.query_params)
         located = selectors.locate_for_user(
             user=request.user,
             lng=query["lng"],
@@ -162,8 +156,8 @@ class LocateApi(APIView):
         return Response(serializers.LocateOut(body).data)
 
 
-class SearchApi(APIView):
-    permission_classes = [CanViewTerritory]
+class SearchApi(ApiView):
+    read = VIEW_TERRITORY
 
     @extend_schema(
         operation_id="territory_search",
@@ -172,13 +166,13 @@ class SearchApi(APIView):
         summary="Regions and grids by code prefix or name",
     )
     def get(self, request: Request) -> Response:
-        query = _query(serializers.SearchQuery, request)
+        query = validated(serializers.SearchQuery, request.query_params)
         hits = selectors.territory_search(user=request.user, query=query["q"])
         return Response(serializers.SearchOut({"results": hits}).data)
 
 
-class TerritoryImportApi(APIView):
-    permission_classes = [CanImportTerritory]
+class TerritoryImportApi(ApiView):
+    write = ("regions.import_territory",)
     parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(
@@ -192,7 +186,7 @@ class TerritoryImportApi(APIView):
         summary="Import a territory GeoJSON file: every feature or none",
     )
     def post(self, request: Request) -> Response:
-        query = _query(serializers.ImportQuery, request)
+        query = validated(serializers.ImportQuery, request.query_params)
         report = territory_import(
             data=_uploaded_geojson(request),
             actor=request.user,

@@ -1,50 +1,11 @@
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from wangge.lib.coords import Crs
+from wangge.core.rest import BBoxField, FiniteFloatField, PointIn
 from wangge.regions.models import GridLayer, Region
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class BBoxField(serializers.Field):
-    """``minLng,minLat,maxLng,maxLat`` in WGS-84 degrees."""
-
-    default_error_messages = {
-        "invalid": _("Give four numbers: minLng,minLat,maxLng,maxLat."),
-        "order": _("The minimum must not exceed the maximum."),
-    }
-
-    def to_internal_value(self, data: Any) -> tuple[float, float, float, float]:
-        try:
-            numbers = [float(part) for part in str(data).split(",")]
-        except ValueError:
-            self.fail("invalid")
-        if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-            self.fail("invalid")
-        min_lng, min_lat, max_lng, max_lat = numbers
-        if min_lng > max_lng or min_lat > max_lat:
-            self.fail("order")
-        return min_lng, min_lat, max_lng, max_lat
-
-    def to_representation(self, value: Any) -> str:
-        return ",".join(str(v) for v in value)
-
-
-class FiniteFloatField(serializers.FloatField):
-    default_error_messages = {"finite": _("A finite number is required.")}
-
-    def to_internal_value(self, data: Any) -> float:
-        value = super().to_internal_value(data)
-        if not math.isfinite(value):
-            self.fail("finite")
-        return value
 
 
 class LayerField(serializers.SlugRelatedField):
@@ -66,17 +27,8 @@ class GridQuery(serializers.Serializer):
     parent = serializers.RegexField(r"^[0-9]{6,15}$", required=False)
 
 
-class LocateQuery(serializers.Serializer):
-    lng = FiniteFloatField(min_value=-180, max_value=180, help_text=_("Longitude in degrees."))
-    lat = FiniteFloatField(min_value=-90, max_value=90, help_text=_("Latitude in degrees."))
+class LocateQuery(PointIn):
     layer = LayerField(required=False, default="social")
-    crs = serializers.ChoiceField(
-        choices=[c.value for c in Crs],
-        default=Crs.WGS84.value,
-        help_text=_(
-            "Coordinate system of lng/lat: wgs84 (GPS), gcj02 (AMap, WeChat), bd09 (Baidu)."
-        ),
-    )
 
     def validate_layer(self, value: Any) -> str:
         return value.code if isinstance(value, GridLayer) else value

@@ -11,47 +11,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from wangge.api.permissions import model_permission
 from wangge.core import pii
 from wangge.core.errors import InvalidInputError, NotFoundError
 from wangge.core.models import User
+from wangge.core.rest import (
+    ERROR_RESPONSES,
+    WRITE_ERROR_RESPONSES,
+    ApiView,
+    filters_of,
+    page_rows,
+    paginate,
+    validated,
+)
 from wangge.regions.models import Grid, Region
 from wangge.regions.selectors import access_grid_for_user
 from wangge.registry import lifecycle, quality, selectors, serializers, services
 from wangge.registry.components import standard_attributes
 from wangge.registry.models import Person, Residency
-
-_ERRORS = {
-    400: OpenApiResponse(description="Field errors: {detail, errors: {field: [messages]}}"),
-    403: OpenApiResponse(description="The role lacks the permission."),
-    404: OpenApiResponse(description="Missing, or outside the user's data scope."),
-}
-_WRITE_ERRORS = {**_ERRORS, 409: OpenApiResponse(description="Changed meanwhile; reload.")}
-
-
-def _valid(serializer_class: type, data: Any, *, partial: bool = False) -> dict[str, Any]:
-    serializer = serializer_class(data=data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _page(
-    rows: QuerySet[Any], query: dict[str, Any], out: type, context: dict[str, Any] | None = None
-) -> Response:
-    limit, offset = query["limit"], query["offset"]
-    page = list(rows[offset : offset + limit])
-    return Response(
-        {"count": rows.count(), "results": out(page, many=True, context=context or {}).data}
-    )
 
 
 def _field(name: str, fetch: Callable[..., Any], **kwargs: Any) -> Any:
@@ -89,22 +72,10 @@ def _context() -> dict[str, Any]:
     return {"today": timezone.localdate()}
 
 
-class RegistryApi(APIView):
-    # Permissions by method: ``read`` for GET, ``write`` for POST / PATCH. (A comment, not a
-    # docstring: the schema would show a docstring as every registry operation's description.)
-
-    read: tuple[str, ...] = ()
-    write: tuple[str, ...] = ()
-
-    def get_permissions(self) -> list[BasePermission]:
-        names = self.read if self.request.method in SAFE_METHODS else self.write
-        return [model_permission(*names)()]
-
-
 # Buildings --------------------------------------------------------------------------------------
 
 
-class BuildingListApi(RegistryApi):
+class BuildingListApi(ApiView):
     read = ("registry.view_building",)
     write = ("registry.add_building",)
 
@@ -115,31 +86,32 @@ class BuildingListApi(RegistryApi):
         summary="Buildings in the user's data scope",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.BuildingQuery, request.query_params)
+        query = validated(serializers.BuildingQuery, request.query_params)
         rows = selectors.building_list(
             user=request.user, region=query.get("region"), q=query.get("q")
         )
-        return _page(rows.select_related("grid"), query, serializers.BuildingOut)
+        return paginate(rows.select_related("grid"), query, serializers.BuildingOut)
 
     @extend_schema(
         operation_id="buildings_create",
         request=serializers.BuildingIn,
-        responses={201: serializers.BuildingOut, **_WRITE_ERRORS},
+        responses={201: serializers.BuildingOut, **WRITE_ERROR_RESPONSES},
         summary="Register a building in a grid (given, or found from lng/lat)",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.BuildingIn, request.data)
+        data = validated(serializers.BuildingIn, request.data)
         grid = _grid(request.user, data, services.SOCIAL_LAYER)
         building = services.building_create(grid=grid, data=data, actor=request.user)
         return Response(serializers.BuildingOut(building).data, status=201)
 
 
-class BuildingDetailApi(RegistryApi):
+class BuildingDetailApi(ApiView):
     read = ("registry.view_building",)
     write = ("registry.change_building",)
 
     @extend_schema(
-        operation_id="buildings_retrieve", responses={200: serializers.BuildingOut, **_ERRORS}
+        operation_id="buildings_retrieve",
+        responses={200: serializers.BuildingOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
         building = selectors.access_building_for_user(user=request.user, building_id=pk)
@@ -148,12 +120,12 @@ class BuildingDetailApi(RegistryApi):
     @extend_schema(
         operation_id="buildings_update",
         request=serializers.BuildingIn,
-        responses={200: serializers.BuildingOut, **_WRITE_ERRORS},
+        responses={200: serializers.BuildingOut, **WRITE_ERROR_RESPONSES},
         summary="Change a building; a new grid moves its houses and residents with it",
     )
     def patch(self, request: Request, pk: int) -> Response:
         building = selectors.access_building_for_user(user=request.user, building_id=pk)
-        data = _valid(serializers.BuildingIn, request.data, partial=True)
+        data = validated(serializers.BuildingIn, request.data, partial=True)
         grid = _grid(request.user, data, services.SOCIAL_LAYER)
         building = services.building_update(
             building=building, changes=data, grid=grid, actor=request.user
@@ -177,7 +149,7 @@ def _house_detail(house: Any) -> dict[str, Any]:
     return serializer.data
 
 
-class HouseListApi(RegistryApi):
+class HouseListApi(ApiView):
     read = ("registry.view_house",)
     write = ("registry.add_house",)
 
@@ -188,22 +160,22 @@ class HouseListApi(RegistryApi):
         summary="Houses in the user's data scope",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.HouseQuery, request.query_params)
+        query = validated(serializers.HouseQuery, request.query_params)
         rows = selectors.house_list(
             user=request.user,
             building=query.get("building"),
             rented=query.get("rented"),
             region=query.get("region"),
         )
-        return _page(rows, query, serializers.HouseOut)
+        return paginate(rows, query, serializers.HouseOut)
 
     @extend_schema(
         operation_id="houses_create",
         request=serializers.HouseIn,
-        responses={201: serializers.HouseDetailOut, **_WRITE_ERRORS},
+        responses={201: serializers.HouseDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.HouseIn, request.data)
+        data = validated(serializers.HouseIn, request.data)
         building = _field(
             "building",
             selectors.access_building_for_user,
@@ -214,13 +186,13 @@ class HouseListApi(RegistryApi):
         return Response(_house_detail(house), status=201)
 
 
-class HouseDetailApi(RegistryApi):
+class HouseDetailApi(ApiView):
     read = ("registry.view_house",)
     write = ("registry.change_house",)
 
     @extend_schema(
         operation_id="houses_retrieve",
-        responses={200: serializers.HouseDetailOut, **_ERRORS},
+        responses={200: serializers.HouseDetailOut, **ERROR_RESPONSES},
         summary="A house with its households and the residencies not deregistered",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -230,11 +202,11 @@ class HouseDetailApi(RegistryApi):
     @extend_schema(
         operation_id="houses_update",
         request=serializers.HouseIn,
-        responses={200: serializers.HouseDetailOut, **_WRITE_ERRORS},
+        responses={200: serializers.HouseDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
         house = selectors.access_house_for_user(user=request.user, house_id=pk)
-        data = _valid(serializers.HouseIn, request.data, partial=True)
+        data = validated(serializers.HouseIn, request.data, partial=True)
         if "building" in data and data.pop("building") != house.building_id:
             message = _("A house does not change building.")
             raise InvalidInputError(f"building: {message}", {"building": [message]})
@@ -262,7 +234,7 @@ def _head(user: User, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-class HouseholdListApi(RegistryApi):
+class HouseholdListApi(ApiView):
     read = ("registry.view_household",)
     write = ("registry.add_household",)
 
@@ -272,19 +244,19 @@ class HouseholdListApi(RegistryApi):
         responses=serializers.HouseholdPageOut,
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.HouseholdQuery, request.query_params)
+        query = validated(serializers.HouseholdQuery, request.query_params)
         rows = selectors.household_list(
             user=request.user, house=query.get("house"), region=query.get("region")
         )
-        return _page(rows, query, serializers.HouseholdOut)
+        return paginate(rows, query, serializers.HouseholdOut)
 
     @extend_schema(
         operation_id="households_create",
         request=serializers.HouseholdIn,
-        responses={201: serializers.HouseholdDetailOut, **_WRITE_ERRORS},
+        responses={201: serializers.HouseholdDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        data = _head(request.user, _valid(serializers.HouseholdIn, request.data))
+        data = _head(request.user, validated(serializers.HouseholdIn, request.data))
         house = _field(
             "house", selectors.access_house_for_user, user=request.user, house_id=data.pop("house")
         )
@@ -294,13 +266,13 @@ class HouseholdListApi(RegistryApi):
         return Response(_household_detail(household), status=201)
 
 
-class HouseholdDetailApi(RegistryApi):
+class HouseholdDetailApi(ApiView):
     read = ("registry.view_household",)
     write = ("registry.change_household",)
 
     @extend_schema(
         operation_id="households_retrieve",
-        responses={200: serializers.HouseholdDetailOut, **_ERRORS},
+        responses={200: serializers.HouseholdDetailOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
         household = selectors.access_household_for_user(user=request.user, household_id=pk)
@@ -309,11 +281,11 @@ class HouseholdDetailApi(RegistryApi):
     @extend_schema(
         operation_id="households_update",
         request=serializers.HouseholdIn,
-        responses={200: serializers.HouseholdDetailOut, **_WRITE_ERRORS},
+        responses={200: serializers.HouseholdDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
         household = selectors.access_household_for_user(user=request.user, household_id=pk)
-        data = _head(request.user, _valid(serializers.HouseholdIn, request.data, partial=True))
+        data = _head(request.user, validated(serializers.HouseholdIn, request.data, partial=True))
         data.pop("house", None)
         household = services.household_update(household=household, changes=data, actor=request.user)
         return Response(_household_detail(household))
@@ -345,7 +317,7 @@ def _move_in_refs(user: User, data: dict[str, Any]) -> dict[str, Any]:
 _MOVE_IN_KEYS = ("house", "relation", "household", "moved_in_on", "registered", "has_id_copy")
 
 
-class PersonListApi(RegistryApi):
+class PersonListApi(ApiView):
     read = ("registry.view_person",)
     write = ("registry.add_person", "registry.add_residency")
 
@@ -356,10 +328,10 @@ class PersonListApi(RegistryApi):
         summary="People in the user's data scope, by name, last four of ID or phone, type, tag",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.PersonQuery, request.query_params)
-        filters = {k: v for k, v in query.items() if k not in ("limit", "offset")}
+        query = validated(serializers.PersonQuery, request.query_params)
+        filters = filters_of(query)
         rows = selectors.person_list(user=request.user, **filters).prefetch_related("tags")
-        return _page(rows, query, serializers.PersonOut, _context())
+        return paginate(rows, query, serializers.PersonOut, _context())
 
     @extend_schema(
         operation_id="people_register",
@@ -367,12 +339,12 @@ class PersonListApi(RegistryApi):
         responses={
             201: serializers.RegistrationOut,
             200: serializers.RegistrationOut,
-            **_WRITE_ERRORS,
+            **WRITE_ERROR_RESPONSES,
         },
         summary="Register a person at a house; a known ID number adds a residency to that person",
     )
     def post(self, request: Request) -> Response:
-        data = _move_in_refs(request.user, _valid(serializers.PersonRegisterIn, request.data))
+        data = _move_in_refs(request.user, validated(serializers.PersonRegisterIn, request.data))
         move_in = {key: data.pop(key) for key in _MOVE_IN_KEYS if key in data}
         details = lifecycle.PersonDetails(**data)
         registration = lifecycle.person_register(details=details, actor=request.user, **move_in)
@@ -387,33 +359,33 @@ class PersonListApi(RegistryApi):
         return Response(body, status=201 if registration.created else 200)
 
 
-class PersonSearchApi(RegistryApi):
+class PersonSearchApi(ApiView):
     read = ("registry.view_person",)
     write = ("registry.view_person",)
 
     @extend_schema(
         operation_id="people_search",
         request=serializers.PersonSearchIn,
-        responses={200: serializers.PersonPageOut, 400: _ERRORS[400]},
+        responses={200: serializers.PersonPageOut, 400: ERROR_RESPONSES[400]},
         summary="People with exactly this ID or phone number (POST: numbers stay out of URLs)",
     )
     def post(self, request: Request) -> Response:
-        query = _valid(serializers.PersonSearchIn, request.data)
+        query = validated(serializers.PersonSearchIn, request.data)
         rows = selectors.person_find(
             user=request.user,
             id_number=query.get("id_number", ""),
             phone=query.get("phone", ""),
         ).prefetch_related("tags")
-        return _page(rows, query, serializers.PersonOut, _context())
+        return paginate(rows, query, serializers.PersonOut, _context())
 
 
-class PersonDetailApi(RegistryApi):
+class PersonDetailApi(ApiView):
     read = ("registry.view_person",)
     write = ("registry.change_person",)
 
     @extend_schema(
         operation_id="people_retrieve",
-        responses={200: serializers.PersonDetailOut, **_ERRORS},
+        responses={200: serializers.PersonDetailOut, **ERROR_RESPONSES},
         summary="A person with residencies and history (numbers masked)",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -423,13 +395,13 @@ class PersonDetailApi(RegistryApi):
     @extend_schema(
         operation_id="people_update",
         request=serializers.PersonUpdateIn,
-        responses={200: serializers.PersonDetailOut, **_WRITE_ERRORS},
+        responses={200: serializers.PersonDetailOut, **WRITE_ERROR_RESPONSES},
         summary="Correct a person's details (an ID number another record has: merge instead)",
     )
     def patch(self, request: Request, pk: int) -> Response:
         user = request.user
         person = selectors.access_person_for_user(user=user, person_id=pk)
-        changes = _valid(serializers.PersonUpdateIn, request.data, partial=True)
+        changes = validated(serializers.PersonUpdateIn, request.data, partial=True)
 
         def visible(other: int) -> bool:
             return selectors.person_list(user=user).filter(pk=other).exists()
@@ -440,19 +412,19 @@ class PersonDetailApi(RegistryApi):
         return Response(_person_detail(person))
 
 
-class PersonUnmaskApi(RegistryApi):
+class PersonUnmaskApi(ApiView):
     read = ("registry.view_person",)
     write = ("registry.view_person",)
 
     @extend_schema(
         operation_id="people_unmask",
         request=serializers.UnmaskIn,
-        responses={200: serializers.UnmaskOut, **_ERRORS},
+        responses={200: serializers.UnmaskOut, **ERROR_RESPONSES},
         summary="The full ID or phone number, for a stated reason (permission unmask_person; "
         "audited)",
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = _valid(serializers.UnmaskIn, request.data)
+        data = validated(serializers.UnmaskIn, request.data)
         person = selectors.access_person_for_user(user=request.user, person_id=pk)
         if data["field"] == "phone":
             token, purpose = person.phone_encrypted, pii.PURPOSE_PHONE
@@ -472,50 +444,50 @@ class PersonUnmaskApi(RegistryApi):
         return response
 
 
-class PersonMoveInApi(RegistryApi):
+class PersonMoveInApi(ApiView):
     write = ("registry.add_residency",)
 
     @extend_schema(
         operation_id="people_move_in",
         request=serializers.MoveInIn,
-        responses={201: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={201: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="The person moves into (or starts to own) another house",
     )
     def post(self, request: Request, pk: int) -> Response:
         person = selectors.access_person_for_user(user=request.user, person_id=pk)
-        data = _move_in_refs(request.user, _valid(serializers.MoveInIn, request.data))
+        data = _move_in_refs(request.user, validated(serializers.MoveInIn, request.data))
         residency = lifecycle.residency_move_in(person=person, actor=request.user, **data)
         return Response(serializers.ResidencyOut(residency, context=_context()).data, status=201)
 
 
-class PersonResidencyTypeApi(RegistryApi):
+class PersonResidencyTypeApi(ApiView):
     write = ("registry.change_person",)
 
     @extend_schema(
         operation_id="people_change_residency_type",
         request=serializers.ResidencyTypeIn,
-        responses={200: serializers.PersonOut, **_WRITE_ERRORS},
+        responses={200: serializers.PersonOut, **WRITE_ERROR_RESPONSES},
         summary="Change 户籍 / 常住 / 流动",
     )
     def post(self, request: Request, pk: int) -> Response:
         person = selectors.access_person_for_user(user=request.user, person_id=pk)
-        data = _valid(serializers.ResidencyTypeIn, request.data)
+        data = validated(serializers.ResidencyTypeIn, request.data)
         person = lifecycle.person_change_residency_type(person=person, actor=request.user, **data)
         return Response(serializers.PersonOut(person, context=_context()).data)
 
 
-class PersonMergeApi(RegistryApi):
+class PersonMergeApi(ApiView):
     write = ("registry.change_person", "registry.change_residency")
 
     @extend_schema(
         operation_id="people_merge",
         request=serializers.MergeIn,
-        responses={200: serializers.PersonDetailOut, **_WRITE_ERRORS},
+        responses={200: serializers.PersonDetailOut, **WRITE_ERROR_RESPONSES},
         summary="Merge a duplicate record into this one, keeping both histories",
     )
     def post(self, request: Request, pk: int) -> Response:
         survivor = selectors.access_person_for_user(user=request.user, person_id=pk)
-        data = _valid(serializers.MergeIn, request.data)
+        data = validated(serializers.MergeIn, request.data)
         duplicate = _field(
             "duplicate",
             selectors.access_person_for_user,
@@ -535,12 +507,13 @@ def _residency(residency: Residency) -> dict[str, Any]:
     return serializers.ResidencyOut(residency, context=_context()).data
 
 
-class ResidencyDetailApi(RegistryApi):
+class ResidencyDetailApi(ApiView):
     read = ("registry.view_residency",)
     write = ("registry.change_residency",)
 
     @extend_schema(
-        operation_id="residencies_retrieve", responses={200: serializers.ResidencyOut, **_ERRORS}
+        operation_id="residencies_retrieve",
+        responses={200: serializers.ResidencyOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(
@@ -550,12 +523,12 @@ class ResidencyDetailApi(RegistryApi):
     @extend_schema(
         operation_id="residencies_update",
         request=serializers.ResidencyUpdateIn,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Correct the relation, household or ID-copy flag",
     )
     def patch(self, request: Request, pk: int) -> Response:
         residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
-        data = _valid(serializers.ResidencyUpdateIn, request.data, partial=True)
+        data = validated(serializers.ResidencyUpdateIn, request.data, partial=True)
         if data.get("household") is not None:
             data["household"] = _field(
                 "household",
@@ -569,13 +542,13 @@ class ResidencyDetailApi(RegistryApi):
         return Response(_residency(residency))
 
 
-class ResidencyRegisterApi(RegistryApi):
+class ResidencyRegisterApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
         operation_id="residencies_register",
         request=None,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Complete the registration of a reported move-in",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -585,34 +558,34 @@ class ResidencyRegisterApi(RegistryApi):
         )
 
 
-class ResidencyMoveOutApi(RegistryApi):
+class ResidencyMoveOutApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
         operation_id="residencies_move_out",
         request=serializers.MoveOutIn,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Record the day the person left the house",
     )
     def post(self, request: Request, pk: int) -> Response:
         residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
-        data = _valid(serializers.MoveOutIn, request.data)
+        data = validated(serializers.MoveOutIn, request.data)
         residency = lifecycle.residency_move_out(residency=residency, actor=request.user, **data)
         return Response(_residency(residency))
 
 
-class ResidencyDeregisterApi(RegistryApi):
+class ResidencyDeregisterApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
         operation_id="residencies_deregister",
         request=serializers.DeregisterIn,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Deregister (注销) a residency",
     )
     def post(self, request: Request, pk: int) -> Response:
         residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
-        data = _valid(serializers.DeregisterIn, request.data)
+        data = validated(serializers.DeregisterIn, request.data)
         residency = lifecycle.residency_deregister(
             residency=residency,
             reason=data["deregistration_reason"],
@@ -623,36 +596,36 @@ class ResidencyDeregisterApi(RegistryApi):
         return Response(_residency(residency))
 
 
-class ResidencyPermitApi(RegistryApi):
+class ResidencyPermitApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
         operation_id="residencies_issue_permit",
         request=serializers.PermitIn,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Record a residence permit (居住证) issued",
     )
     def post(self, request: Request, pk: int) -> Response:
         residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
-        data = _valid(serializers.PermitIn, request.data)
+        data = validated(serializers.PermitIn, request.data)
         residency = lifecycle.residency_issue_permit(
             residency=residency, actor=request.user, **data
         )
         return Response(_residency(residency))
 
 
-class ResidencyPermitRenewApi(RegistryApi):
+class ResidencyPermitRenewApi(ApiView):
     write = ("registry.change_residency",)
 
     @extend_schema(
         operation_id="residencies_renew_permit",
         request=serializers.PermitRenewIn,
-        responses={200: serializers.ResidencyOut, **_WRITE_ERRORS},
+        responses={200: serializers.ResidencyOut, **WRITE_ERROR_RESPONSES},
         summary="Extend a residence permit (签注)",
     )
     def post(self, request: Request, pk: int) -> Response:
         residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
-        data = _valid(serializers.PermitRenewIn, request.data)
+        data = validated(serializers.PermitRenewIn, request.data)
         residency = lifecycle.residency_renew_permit(
             residency=residency, actor=request.user, **data
         )
@@ -662,7 +635,7 @@ class ResidencyPermitRenewApi(RegistryApi):
 # Organizations and components --------------------------------------------------------------------
 
 
-class OrganizationListApi(RegistryApi):
+class OrganizationListApi(ApiView):
     read = ("registry.view_organization",)
     write = ("registry.add_organization",)
 
@@ -672,9 +645,9 @@ class OrganizationListApi(RegistryApi):
         responses=serializers.OrganizationPageOut,
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.OrganizationQuery, request.query_params)
-        filters = {k: v for k, v in query.items() if k not in ("limit", "offset")}
-        return _page(
+        query = validated(serializers.OrganizationQuery, request.query_params)
+        filters = filters_of(query)
+        return paginate(
             selectors.organization_list(user=request.user, **filters),
             query,
             serializers.OrganizationOut,
@@ -683,11 +656,11 @@ class OrganizationListApi(RegistryApi):
     @extend_schema(
         operation_id="organizations_create",
         request=serializers.OrganizationIn,
-        responses={201: serializers.OrganizationOut, **_WRITE_ERRORS},
+        responses={201: serializers.OrganizationOut, **WRITE_ERROR_RESPONSES},
         summary="Register an organization (grid from its building, the grid given, or lng/lat)",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.OrganizationIn, request.data)
+        data = validated(serializers.OrganizationIn, request.data)
         grid = _grid(request.user, data, services.SOCIAL_LAYER)
         building = None
         if data.get("building") is not None:
@@ -704,13 +677,13 @@ class OrganizationListApi(RegistryApi):
         return Response(serializers.OrganizationOut(organization).data, status=201)
 
 
-class OrganizationDetailApi(RegistryApi):
+class OrganizationDetailApi(ApiView):
     read = ("registry.view_organization",)
     write = ("registry.change_organization",)
 
     @extend_schema(
         operation_id="organizations_retrieve",
-        responses={200: serializers.OrganizationOut, **_ERRORS},
+        responses={200: serializers.OrganizationOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
         organization = selectors.access_organization_for_user(user=request.user, organization_id=pk)
@@ -719,11 +692,11 @@ class OrganizationDetailApi(RegistryApi):
     @extend_schema(
         operation_id="organizations_update",
         request=serializers.OrganizationIn,
-        responses={200: serializers.OrganizationOut, **_WRITE_ERRORS},
+        responses={200: serializers.OrganizationOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
         organization = selectors.access_organization_for_user(user=request.user, organization_id=pk)
-        data = _valid(serializers.OrganizationIn, request.data, partial=True)
+        data = validated(serializers.OrganizationIn, request.data, partial=True)
         grid = _grid(request.user, data, services.SOCIAL_LAYER)
         data.pop("building", None)
         organization = services.organization_update(
@@ -739,7 +712,7 @@ def _component_detail(component: Any) -> dict[str, Any]:
     return serializers.ComponentDetailOut(component).data
 
 
-class ComponentListApi(RegistryApi):
+class ComponentListApi(ApiView):
     read = ("registry.view_component",)
     write = ("registry.add_component",)
 
@@ -750,9 +723,9 @@ class ComponentListApi(RegistryApi):
         summary="City components in the user's data scope",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.ComponentQuery, request.query_params)
-        filters = {k: v for k, v in query.items() if k not in ("limit", "offset")}
-        return _page(
+        query = validated(serializers.ComponentQuery, request.query_params)
+        filters = filters_of(query)
+        return paginate(
             selectors.component_list(user=request.user, **filters),
             query,
             serializers.ComponentOut,
@@ -761,23 +734,23 @@ class ComponentListApi(RegistryApi):
     @extend_schema(
         operation_id="components_create",
         request=serializers.ComponentIn,
-        responses={201: serializers.ComponentDetailOut, **_WRITE_ERRORS},
+        responses={201: serializers.ComponentDetailOut, **WRITE_ERROR_RESPONSES},
         summary="Register a component (unit grid given, or found from lng/lat)",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.ComponentIn, request.data)
+        data = validated(serializers.ComponentIn, request.data)
         grid = _unit_grid(data)
         component = services.component_create(grid=grid, data=data, actor=request.user)
         return Response(_component_detail(component), status=201)
 
 
-class ComponentDetailApi(RegistryApi):
+class ComponentDetailApi(ApiView):
     read = ("registry.view_component",)
     write = ("registry.change_component",)
 
     @extend_schema(
         operation_id="components_retrieve",
-        responses={200: serializers.ComponentDetailOut, **_ERRORS},
+        responses={200: serializers.ComponentDetailOut, **ERROR_RESPONSES},
         summary="A component with its 18 GB/T 47678.5 attributes",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -787,11 +760,11 @@ class ComponentDetailApi(RegistryApi):
     @extend_schema(
         operation_id="components_update",
         request=serializers.ComponentIn,
-        responses={200: serializers.ComponentDetailOut, **_WRITE_ERRORS},
+        responses={200: serializers.ComponentDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
         component = selectors.access_component_for_user(user=request.user, component_id=pk)
-        data = _valid(serializers.ComponentIn, request.data, partial=True)
+        data = validated(serializers.ComponentIn, request.data, partial=True)
         grid = _unit_grid(data)
         component = services.component_update(
             component=component, changes=data, grid=grid, actor=request.user
@@ -802,7 +775,7 @@ class ComponentDetailApi(RegistryApi):
 # Configuration and data quality -----------------------------------------------------------------
 
 
-class TagListApi(RegistryApi):
+class TagListApi(ApiView):
     read = ("registry.view_tag",)
 
     @extend_schema(operation_id="person_tags_list", responses=serializers.TagOut(many=True))
@@ -810,7 +783,7 @@ class TagListApi(RegistryApi):
         return Response(serializers.TagOut(selectors.tag_list(), many=True).data)
 
 
-class CareClassListApi(RegistryApi):
+class CareClassListApi(ApiView):
     read = ("registry.view_careclass",)
 
     @extend_schema(operation_id="care_classes_list", responses=serializers.CareClassOut(many=True))
@@ -818,7 +791,7 @@ class CareClassListApi(RegistryApi):
         return Response(serializers.CareClassOut(selectors.care_class_list(), many=True).data)
 
 
-class DataQualityApi(RegistryApi):
+class DataQualityApi(ApiView):
     read = ("registry.view_data_quality",)
 
     @extend_schema(
@@ -828,7 +801,7 @@ class DataQualityApi(RegistryApi):
         summary="Data-quality figures (篇9) per grid or per grid worker",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(serializers.QualityQuery, request.query_params)
+        query = validated(serializers.QualityQuery, request.query_params)
         report = quality.quality_report(
             user=request.user,
             by=query["by"],
@@ -869,7 +842,7 @@ def _flagged_row(row: Model) -> dict[str, Any]:
     }
 
 
-class DataQualityFlagApi(RegistryApi):
+class DataQualityFlagApi(ApiView):
     read = ("registry.view_data_quality", "registry.view_person")
 
     @extend_schema(
@@ -878,13 +851,13 @@ class DataQualityFlagApi(RegistryApi):
             OpenApiParameter("flag", str, OpenApiParameter.PATH, enum=serializers.FLAG_CHOICES),
             serializers.QualityFlagQuery,
         ],
-        responses={200: serializers.FlaggedPageOut, 404: _ERRORS[404]},
+        responses={200: serializers.FlaggedPageOut, 404: ERROR_RESPONSES[404]},
         summary="The records one data-quality rule flags",
     )
     def get(self, request: Request, flag: str) -> Response:
         if flag not in serializers.FLAG_CHOICES:
             raise NotFoundError(_("No data-quality rule %(flag)s.") % {"flag": flag})
-        query = _valid(serializers.QualityFlagQuery, request.query_params)
+        query = validated(serializers.QualityFlagQuery, request.query_params)
         rows = quality.flagged(
             user=request.user,
             flag=flag,
@@ -895,7 +868,6 @@ class DataQualityFlagApi(RegistryApi):
         )
         if flag not in quality.PERSON_FLAGS:
             rows = rows.select_related("person", "house__building")
-        limit, offset = query["limit"], query["offset"]
-        page = [_flagged_row(row) for row in rows[offset : offset + limit]]
+        page = [_flagged_row(row) for row in page_rows(rows, query)]
         body = {"count": rows.count(), "results": page}
         return Response(serializers.FlaggedPageOut(body).data)

@@ -17,10 +17,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from wangge.core.errors import InvalidInputError
+from wangge.core.rest import (
+    ERROR_RESPONSES,
+    WRITE_ERROR_RESPONSES,
+    ApiView,
+    PageQuery,
+    page_of,
+    paginate,
+    validated,
+)
 from wangge.registry import qrcodes, ratings, selectors, selfregistration
-from wangge.registry.api import _ERRORS, _WRITE_ERRORS, RegistryApi, _valid
 from wangge.registry.models import HouseRating, HouseScan, Person, SelfRegistration
-from wangge.registry.serializers import REGION_PREFIX, PageQuery, page_of
+from wangge.registry.serializers import REGION_PREFIX
 
 # Shapes --------------------------------------------------------------------------------------------
 
@@ -239,7 +247,7 @@ def base_url(request: Request) -> str:
 # QR codes ------------------------------------------------------------------------------------------
 
 
-class HouseQrApi(RegistryApi):
+class HouseQrApi(ApiView):
     read = ("registry.view_house",)
 
     @extend_schema(
@@ -249,13 +257,13 @@ class HouseQrApi(RegistryApi):
             (200, "image/svg+xml"): OpenApiTypes.BINARY,
             (200, "application/pdf"): OpenApiTypes.BINARY,
             (200, "image/png"): OpenApiTypes.BINARY,
-            **_ERRORS,
+            **ERROR_RESPONSES,
         },
         summary="The house's QR code as SVG, PDF or PNG",
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         house = selectors.access_house_for_user(user=request.user, house_id=pk)
-        kind = _valid(QrFileQuery, request.query_params)["kind"]
+        kind = validated(QrFileQuery, request.query_params)["kind"]
         body, content_type = qrcodes.code_file(house, base_url(request), kind)
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'inline; filename="house-{house.pk}-qr.{kind}"'
@@ -263,13 +271,13 @@ class HouseQrApi(RegistryApi):
         return response
 
 
-class HouseQrRotateApi(RegistryApi):
+class HouseQrRotateApi(ApiView):
     write = ("registry.change_house",)
 
     @extend_schema(
         operation_id="houses_qr_rotate",
         request=None,
-        responses={200: QrOut, **_WRITE_ERRORS},
+        responses={200: QrOut, **WRITE_ERROR_RESPONSES},
         summary="Give the house a new QR token; the old code stops working",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -284,18 +292,18 @@ class HouseQrRotateApi(RegistryApi):
         )
 
 
-class LabelSheetApi(RegistryApi):
+class LabelSheetApi(ApiView):
     read = ("registry.view_house",)
 
     @extend_schema(
         operation_id="houses_qr_labels",
         parameters=[LabelQuery],
-        responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, **_ERRORS},
+        responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, **ERROR_RESPONSES},
         summary="An A4 sheet of QR labels (SVG) for the rented houses of a building, a grid, a "
         "selection or (no filter) the whole scope; X-Total-Pages tells how many sheets",
     )
     def get(self, request: Request) -> HttpResponse:
-        query = _valid(LabelQuery, request.query_params)
+        query = validated(LabelQuery, request.query_params)
         ids = [int(i) for i in query["ids"].split(",")] if query.get("ids") else None
         houses = list(
             qrcodes.label_houses(
@@ -324,12 +332,12 @@ class LabelSheetApi(RegistryApi):
 # Scans ---------------------------------------------------------------------------------------------
 
 
-class HouseScanListApi(RegistryApi):
+class HouseScanListApi(ApiView):
     read = ("registry.view_house",)
 
     @extend_schema(
         operation_id="houses_scans_list",
-        responses={200: ScanOut(many=True), **_ERRORS},
+        responses={200: ScanOut(many=True), **ERROR_RESPONSES},
         summary="The latest 50 scans of the house's QR code",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -337,18 +345,18 @@ class HouseScanListApi(RegistryApi):
         return Response(ScanOut(qrcodes.house_scans(house=house), many=True).data)
 
 
-class ScanRateApi(RegistryApi):
+class ScanRateApi(ApiView):
     read = ("registry.view_data_quality",)
 
     @extend_schema(
         operation_id="registry_scan_rate",
         parameters=[ScanRateQuery],
-        responses={200: ScanRateOut, 400: _ERRORS[400]},
+        responses={200: ScanRateOut, 400: ERROR_RESPONSES[400]},
         summary="Share of rented houses whose QR code was scanned in a period (篇9), per grid or "
         "per grid worker",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(ScanRateQuery, request.query_params)
+        query = validated(ScanRateQuery, request.query_params)
         report = qrcodes.scan_rate_report(user=request.user, **query)
         return Response(ScanRateOut(report.as_dict()).data)
 
@@ -356,7 +364,7 @@ class ScanRateApi(RegistryApi):
 # Self-registrations --------------------------------------------------------------------------------
 
 
-class SelfRegistrationListApi(RegistryApi):
+class SelfRegistrationListApi(ApiView):
     read = ("registry.view_person",)
 
     @extend_schema(
@@ -366,26 +374,22 @@ class SelfRegistrationListApi(RegistryApi):
         summary="Tenants' self-registrations at houses in the user's scope (default: pending)",
     )
     def get(self, request: Request) -> Response:
-        query = _valid(SelfRegistrationQuery, request.query_params)
+        query = validated(SelfRegistrationQuery, request.query_params)
         rows = selfregistration.self_registration_list(
             user=request.user,
             status=query["status"],
             house=query.get("house"),
             region=query.get("region"),
         )
-        limit, offset = query["limit"], query["offset"]
-        page = list(rows[offset : offset + limit])
-        return Response(
-            {"count": rows.count(), "results": SelfRegistrationOut(page, many=True).data}
-        )
+        return paginate(rows, query, SelfRegistrationOut)
 
 
-class SelfRegistrationDetailApi(RegistryApi):
+class SelfRegistrationDetailApi(ApiView):
     read = ("registry.view_person",)
 
     @extend_schema(
         operation_id="self_registrations_retrieve",
-        responses={200: SelfRegistrationOut, **_ERRORS},
+        responses={200: SelfRegistrationOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
         row = selfregistration.access_self_registration_for_user(
@@ -394,20 +398,20 @@ class SelfRegistrationDetailApi(RegistryApi):
         return Response(SelfRegistrationOut(row).data)
 
 
-class SelfRegistrationApproveApi(RegistryApi):
+class SelfRegistrationApproveApi(ApiView):
     write = ("registry.add_person", "registry.add_residency")
 
     @extend_schema(
         operation_id="self_registrations_approve",
         request=ApproveIn,
-        responses={200: ApproveOut, **_WRITE_ERRORS},
+        responses={200: ApproveOut, **WRITE_ERROR_RESPONSES},
         summary="Approve: the tenant is registered at the house (409 when already decided)",
     )
     def post(self, request: Request, pk: int) -> Response:
         row = selfregistration.access_self_registration_for_user(
             user=request.user, registration_id=pk
         )
-        data = _valid(ApproveIn, request.data)
+        data = validated(ApproveIn, request.data)
         result = selfregistration.self_registration_approve(
             registration=row, actor=request.user, **data
         )
@@ -422,20 +426,20 @@ class SelfRegistrationApproveApi(RegistryApi):
         )
 
 
-class SelfRegistrationRejectApi(RegistryApi):
+class SelfRegistrationRejectApi(ApiView):
     write = ("registry.add_person", "registry.add_residency")
 
     @extend_schema(
         operation_id="self_registrations_reject",
         request=RejectIn,
-        responses={200: SelfRegistrationOut, **_WRITE_ERRORS},
+        responses={200: SelfRegistrationOut, **WRITE_ERROR_RESPONSES},
         summary="Reject with a reason; nothing enters the registry",
     )
     def post(self, request: Request, pk: int) -> Response:
         row = selfregistration.access_self_registration_for_user(
             user=request.user, registration_id=pk
         )
-        data = _valid(RejectIn, request.data)
+        data = validated(RejectIn, request.data)
         row = selfregistration.self_registration_reject(
             registration=row, reason=data["reason"], actor=request.user
         )
@@ -445,7 +449,7 @@ class SelfRegistrationRejectApi(RegistryApi):
 # Star ratings --------------------------------------------------------------------------------------
 
 
-class RatingCriteriaApi(RegistryApi):
+class RatingCriteriaApi(ApiView):
     read = ("registry.view_house",)
 
     @extend_schema(
@@ -461,13 +465,13 @@ class RatingCriteriaApi(RegistryApi):
         )
 
 
-class HouseRatingListApi(RegistryApi):
+class HouseRatingListApi(ApiView):
     read = ("registry.view_house",)
     write = ("registry.change_house",)
 
     @extend_schema(
         operation_id="houses_ratings_list",
-        responses={200: RatingOut(many=True), **_ERRORS},
+        responses={200: RatingOut(many=True), **ERROR_RESPONSES},
         summary="The house's ratings, newest quarter first (一户一档)",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -477,29 +481,29 @@ class HouseRatingListApi(RegistryApi):
     @extend_schema(
         operation_id="houses_ratings_create",
         request=RatingIn,
-        responses={201: RatingOut, **_WRITE_ERRORS},
+        responses={201: RatingOut, **WRITE_ERROR_RESPONSES},
         summary="Rate the house for a quarter (409 when already rated)",
     )
     def post(self, request: Request, pk: int) -> Response:
         house = selectors.access_house_for_user(user=request.user, house_id=pk)
-        data = _valid(RatingIn, request.data)
+        data = validated(RatingIn, request.data)
         rating = ratings.house_rate(house=house, actor=request.user, **data)
         return Response(RatingOut(rating).data, status=201)
 
 
-class HouseRatingSuggestionApi(RegistryApi):
+class HouseRatingSuggestionApi(ApiView):
     read = ("registry.view_house",)
 
     @extend_schema(
         operation_id="houses_ratings_suggestion",
         parameters=[SuggestionQuery],
-        responses={200: SuggestionOut, **_ERRORS},
+        responses={200: SuggestionOut, **ERROR_RESPONSES},
         summary="The criteria judged from the records and the suggested stars (default: this "
         "quarter)",
     )
     def get(self, request: Request, pk: int) -> Response:
         house = selectors.access_house_for_user(user=request.user, house_id=pk)
-        query = _valid(SuggestionQuery, request.query_params)
+        query = validated(SuggestionQuery, request.query_params)
         year, quarter = ratings.quarter_of(timezone.localdate())
         suggestion = ratings.rating_suggestion(
             house=house, year=query.get("year", year), quarter=query.get("quarter", quarter)

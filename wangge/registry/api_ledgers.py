@@ -14,12 +14,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from wangge.core.errors import InvalidInputError, NotFoundError
+from wangge.core.rest import ERROR_RESPONSES, ApiView, filters_of, validated
 from wangge.registry import serializers as registry_serializers
 from wangge.registry.ledgers import exporting, importing, mapping, reading
 from wangge.registry.ledgers.importing import access_import_for_user
@@ -28,12 +27,12 @@ from wangge.registry.models import LedgerImport
 _KIND = OpenApiParameter(
     "kind", str, OpenApiParameter.PATH, enum=list(mapping.KINDS), description="Kind of ledger."
 )
-_ERRORS = {
-    400: OpenApiResponse(description="Field errors: {detail, errors: {field: [messages]}}"),
-    403: OpenApiResponse(description="The role lacks the permission."),
-    404: OpenApiResponse(description="Missing, or not yours."),
-}
+_ERRORS = {**ERROR_RESPONSES, 404: OpenApiResponse(description="Missing, or not yours.")}
 _XLSX = OpenApiResponse(OpenApiTypes.BINARY, description="An xlsx workbook.")
+
+
+# Any signed-in user may call these (``()``): which kinds of ledger a user may import or export, and
+# whose import jobs he may see, the ledger services decide.
 
 
 def _kind(kind: str) -> str:
@@ -93,8 +92,8 @@ _FILTERS = {
 }
 
 
-class LedgerTemplateApi(APIView):
-    permission_classes = [IsAuthenticated]
+class LedgerTemplateApi(ApiView):
+    read = ()
 
     @extend_schema(
         operation_id="ledgers_template",
@@ -107,8 +106,8 @@ class LedgerTemplateApi(APIView):
         return _download(workbook.name, workbook.content)
 
 
-class LedgerImportListApi(APIView):
-    permission_classes = [IsAuthenticated]
+class LedgerImportListApi(ApiView):
+    write = ()
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -126,8 +125,8 @@ class LedgerImportListApi(APIView):
         return Response(LedgerImportOut(job).data, status=202)
 
 
-class LedgerImportDetailApi(APIView):
-    permission_classes = [IsAuthenticated]
+class LedgerImportDetailApi(ApiView):
+    read = ()
 
     @extend_schema(
         operation_id="ledger_imports_retrieve",
@@ -139,8 +138,8 @@ class LedgerImportDetailApi(APIView):
         return Response(LedgerImportOut(job).data)
 
 
-class LedgerImportRejectsApi(APIView):
-    permission_classes = [IsAuthenticated]
+class LedgerImportRejectsApi(ApiView):
+    read = ()
 
     @extend_schema(
         operation_id="ledger_imports_rejects",
@@ -162,8 +161,8 @@ class LedgerImportRejectsApi(APIView):
         return response
 
 
-class LedgerExportApi(APIView):
-    permission_classes = [IsAuthenticated]
+class LedgerExportApi(ApiView):
+    write = ()
     parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(
@@ -180,17 +179,16 @@ class LedgerExportApi(APIView):
     )
     def post(self, request: Request, kind: str) -> HttpResponse:
         kind = _kind(kind)
-        body = LedgerExportIn(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = validated(LedgerExportIn, request.data)
         given = {k: v for k, v in request.data.items() if k != "reason" and v not in ("", None)}
         query = _FILTERS[kind](data=given)
         if not query.is_valid():
             raise InvalidInputError(_("Check the filters."), query.errors)
-        filters = {k: v for k, v in query.validated_data.items() if k not in ("limit", "offset")}
+        filters = filters_of(query.validated_data)
         workbook = exporting.ledger_export(
             kind=kind,
             user=request.user,
             filters=filters,
-            reason=body.validated_data.get("reason", ""),
+            reason=body.get("reason", ""),
         )
         return _download(workbook.name, workbook.content)

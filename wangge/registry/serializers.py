@@ -10,9 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from wangge.lib.coords import Crs
+from wangge.core.rest import OptionalPointIn, PageQuery, page_of
 from wangge.regions.locate import locate_point
-from wangge.regions.serializers import FiniteFloatField
 from wangge.registry.models import (
     Building,
     CareClass,
@@ -34,45 +33,25 @@ REGION_PREFIX = r"^[0-9]{6,15}$"
 # Shared ----------------------------------------------------------------------------------------
 
 
-# Ids and offsets beyond a 64-bit column are refused as input errors, not sent to the database.
+# Ids beyond a 64-bit column are refused as input errors, not sent to the database.
 MAX_ID = 2**63 - 1
-MAX_OFFSET = 10**9
 
 
-class PageQuery(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
-
-
-class LocatedIn(serializers.Serializer):
+class LocatedIn(OptionalPointIn):
     """A grid by code (and layer), or a point the grid is found from."""
 
     grid = serializers.RegexField(GRID_CODE, required=False, help_text=_("15-digit grid code."))
     layer = serializers.SlugField(required=False, help_text=_("Grid layer of ``grid``."))
-    lng = FiniteFloatField(min_value=-180, max_value=180, required=False, allow_null=True)
-    lat = FiniteFloatField(min_value=-90, max_value=90, required=False, allow_null=True)
-    crs = serializers.ChoiceField(choices=[c.value for c in Crs], default=Crs.WGS84.value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        has_lng, has_lat = attrs.get("lng") is not None, attrs.get("lat") is not None
-        if has_lng != has_lat:
-            missing = "lat" if has_lng else "lng"
-            raise serializers.ValidationError({missing: [_("Give both lng and lat, or neither.")]})
-        if has_lng:
+        attrs = super().validate(attrs)
+        crs = attrs.pop("crs")
+        if attrs.get("lng") is not None:
             # The point is stored in WGS-84 whether or not a grid is given: the door converts it
             # (no layer: no lookup here; the service finds the grid from the stored point).
-            point = locate_point(attrs["lng"], attrs["lat"], crs=attrs["crs"], layers=())
+            point = locate_point(attrs["lng"], attrs["lat"], crs=crs, layers=())
             attrs["lng"], attrs["lat"] = point.lng, point.lat
-        attrs.pop("crs", None)
         return attrs
-
-
-def page_of(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
-    return type(
-        name,
-        (serializers.Serializer,),
-        {"count": serializers.IntegerField(), "results": item(many=True)},
-    )
 
 
 # Buildings and houses --------------------------------------------------------------------------

@@ -79,6 +79,7 @@ from wangge.core.errors import (
     PermissionDeniedError,
 )
 from wangge.core.models import Department, User
+from wangge.core.rest import BBoxFormField
 from wangge.core.roles import user_roles
 from wangge.regions.locate import DEFAULT_LAYER
 from wangge.regions.models import Grid
@@ -527,19 +528,7 @@ def console_queue(request: HttpRequest, key: str) -> HttpResponse:
 
 
 class MapQueryForm(CaseFilterForm):
-    bbox = forms.CharField(required=False, max_length=100)
-
-    def clean_bbox(self) -> tuple[float, float, float, float] | None:
-        text = self.cleaned_data["bbox"].strip()
-        if not text:
-            return None
-        try:
-            min_lng, min_lat, max_lng, max_lat = (float(part) for part in text.split(","))
-        except ValueError:
-            raise forms.ValidationError(_("Give four numbers: west,south,east,north.")) from None
-        if not (-180 <= min_lng <= max_lng <= 180 and -90 <= min_lat <= max_lat <= 90):
-            raise forms.ValidationError(_("Give four numbers: west,south,east,north."))
-        return min_lng, min_lat, max_lng, max_lat
+    bbox = BBoxFormField(required=False)
 
 
 @_cases_view

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from wangge.core import pii
 from wangge.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from wangge.core.models import User
+from wangge.core.rest import BBoxFormField
 from wangge.regions.models import Grid
 from wangge.regions.selectors import access_grid_for_user, ancestors_of, grid_list
 from wangge.registry import selectors
@@ -443,19 +444,7 @@ def organization_page(request: HttpRequest, pk: int) -> HttpResponse:
 class ComponentQueryForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", ""), *Component.Status.choices])
     class_code = forms.RegexField(r"^[0-9]{2,5}$", required=False)
-    bbox = forms.CharField(required=False, max_length=100)
-
-    def clean_bbox(self) -> tuple[float, float, float, float] | None:
-        text = self.cleaned_data["bbox"].strip()
-        if not text:
-            return None
-        try:
-            west, south, east, north = (float(part) for part in text.split(","))
-        except ValueError:
-            raise forms.ValidationError(_("Give four numbers: west,south,east,north.")) from None
-        if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-            raise forms.ValidationError(_("Give four numbers: west,south,east,north."))
-        return west, south, east, north
+    bbox = BBoxFormField(required=False)
 
 
 @_page_view("registry.view_component")

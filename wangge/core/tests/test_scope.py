@@ -18,7 +18,7 @@ from wangge.core.scope import (
     user_prefixes,
 )
 from wangge.regions.models import Grid
-from wangge.regions.tests.factories import make_user
+from wangge.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 CACHED = override_settings(WANGGE_ACCESS_RECHECK_SECONDS=3600)
@@ -98,7 +98,7 @@ def test_a_user_holds_a_prefix_once(territory):
 @CACHED
 @pytest.mark.parametrize("path", ["/api/v1/cases/", "/api/v1/buildings/", "/api/v1/grids/"])
 def test_a_second_list_request_reads_no_scope_grant(cast, path):
-    from wangge.regions.tests.factories import client_for
+    from wangge.testing.factories import client_for
 
     client = client_for(cast.grid_worker_a)
     assert client.get(path).status_code == 200
@@ -110,7 +110,7 @@ def test_a_second_list_request_reads_no_scope_grant(cast, path):
 @CACHED
 def test_a_second_intake_reads_no_scope_grant(cast):
     from wangge.cases.tests.factories import IN_GRID_A, category
-    from wangge.regions.tests.factories import client_for
+    from wangge.testing.factories import client_for
 
     client = client_for(cast.grid_worker_a)
     body = {"source": "patrol", "category": category().id, "description": "井盖破损"}

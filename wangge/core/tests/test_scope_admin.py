@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from wangge.core.models import AuditLog, ScopeGrant
 from wangge.core.scope import scope_prefixes
-from wangge.regions.tests.factories import make_user
+from wangge.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 GRID_A = "110102001001001"

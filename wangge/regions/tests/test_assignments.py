@@ -8,7 +8,7 @@ from wangge.core.errors import InvalidInputError, NotFoundError, PermissionDenie
 from wangge.core.models import AuditLog, User
 from wangge.core.scope import scope_prefixes
 from wangge.regions.assignments import worker_reassign
-from wangge.regions.tests.factories import make_user
+from wangge.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 GRID_A = "110102001001001"
