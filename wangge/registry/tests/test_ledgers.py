@@ -233,15 +233,6 @@ def test_imported_text_and_history_are_stored_as_written(cast):
     }
 
 
-def test_copy_text_escapes_what_copy_reads_specially():
-    assert writing.copy_text("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
-    assert writing.copy_text("王五") == "王五"
-    assert writing.copy_text(None) == "\\N"
-    assert (writing.copy_text(True), writing.copy_text(False)) == ("t", "f")
-    assert writing.copy_text(date(2024, 5, 1)) == "2024-05-01"
-    assert writing.copy_text({"a": "中\t"}) == '{"a": "中\\\\t"}'
-
-
 @pytest.mark.django_db
 def test_a_known_id_number_under_another_name_is_rejected(cast):
     f.register(name="张三", id_number=person_row(1)["公民身份号码"])
