@@ -33,6 +33,7 @@ from wangge.cases.models import (
 from wangge.cases.photos import PreparedPhoto, discard_files, store_photos
 from wangge.cases.selectors import case_list
 from wangge.cases.workflow import LEVEL_ABOVE, RULES, Action, refusal
+from wangge.core.bulk import insert_parts
 from wangge.core.errors import (
     ConflictError,
     InvalidInputError,
@@ -42,7 +43,6 @@ from wangge.core.errors import (
 )
 from wangge.core.models import Department, User
 from wangge.core.roles import user_roles
-from wangge.core.sqlparts import insert_parts
 from wangge.regions import locate
 from wangge.regions.models import Region
 

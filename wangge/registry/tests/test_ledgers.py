@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 
 from wangge.core.models import AuditLog
 from wangge.regions.tests.factories import client_for
-from wangge.registry.ledgers import importing, writing
+from wangge.registry.ledgers import importing
 from wangge.registry.models import (
     Building,
     Component,
