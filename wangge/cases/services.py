@@ -47,6 +47,7 @@ from wangge.cases.workflow import (
     Refusal,
     refusal,
 )
+from wangge.core.bulk import insert_parts
 from wangge.core.errors import (
     ConflictError,
     InvalidInputError,
@@ -57,7 +58,6 @@ from wangge.core.errors import (
 from wangge.core.models import Department, User
 from wangge.core.roles import user_roles
 from wangge.core.scope import code_in_scope
-from wangge.core.sqlparts import insert_parts
 from wangge.core.transactions import run_serializable
 from wangge.lib.coords import Crs
 from wangge.regions import locate

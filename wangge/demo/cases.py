@@ -7,7 +7,7 @@ payload), the deadlines of ``wangge.cases.sla`` from the ``TimeLimit`` rows and 
 calendar, and the ``overdue`` events of the deadline poller (``wangge.cases.deadlines``). It does
 not call ``case_create`` / ``case_act`` per case — a year of a district is a million rows — but
 builds the rows in memory and writes them in bulk, 5,000 cases and their events per transaction
-(see :class:`_Inserter`). No notifications are generated: they are the outbox of the moment, not
+(see ``core.bulk.Table``). No notifications are generated: they are the outbox of the moment, not
 history. ``test_generated_rows_are_the_rows_the_services_write`` replays generated cases through
 the services and compares every column and event.
 
@@ -58,8 +58,7 @@ from typing import Any
 import numpy as np
 import shapely
 from django.conf import settings
-from django.db import connection, models, transaction
-from django.db.models import Max
+from django.db import transaction
 from django.utils import timezone
 
 from wangge.cases.models import (
@@ -74,9 +73,9 @@ from wangge.cases.models import (
 from wangge.cases.services import PUBLIC_SOURCES
 from wangge.cases.workflow import LEVEL_ABOVE
 from wangge.core import pii
+from wangge.core.bulk import Table
 from wangge.core.models import Department, User
 from wangge.core.scope import code_in_scope
-from wangge.core.sqlparts import db_converter
 from wangge.core.workcalendar import current_calendar
 from wangge.demo.departments import department_code
 from wangge.demo.people import grid_workers_by_grid
@@ -1688,61 +1687,6 @@ def _description(source: str, item: str, address: str, rnd: random.Random) -> st
 _DATETIMES = ("stage_started_at", "stage_deadline", "created_at", "accepted_at", "closed_at")
 
 
-class _Inserter:
-    """``INSERT`` of many rows of one model with ``executemany``, ids reserved beforehand.
-
-    ``bulk_create`` spends most of its time preparing each value of each row in Python; this
-    converts only the values that need it (dates, times, JSON) with the field's own
-    ``get_db_prep_save``, so the stored values are the ORM's, and hands the rest to the driver
-    as they are (strings, numbers, booleans, ids).
-    """
-
-    def __init__(self, model: type[models.Model]) -> None:
-        self.model = model
-        self.fields = list(model._meta.concrete_fields)
-        self.names = [f.attname for f in self.fields]
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in self.fields)
-        marks = ", ".join(["%s"] * len(self.fields))
-        table = quote(model._meta.db_table)
-        # Identifiers from the model's options, quoted by the backend; values are parameters.
-        self.sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
-        self.copy = f"COPY {table} ({columns}) FROM STDIN"
-        self.converters = [
-            (index, converter)
-            for index, field in enumerate(self.fields)
-            if (converter := db_converter(field)) is not None
-        ]
-
-    def reserve_ids(self, n: int) -> list[int]:
-        """``n`` new primary keys; call inside the transaction that inserts them."""
-        table = self.model._meta.db_table
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                    [table, n],
-                )
-                return [row[0] for row in cursor.fetchall()]
-        # SQLite: the write transaction holds the database lock (transaction_mode IMMEDIATE).
-        last = self.model.objects.aggregate(last=Max("id"))["last"] or 0
-        return list(range(last + 1, last + 1 + n))
-
-    def insert(self, rows: list[list[Any]]) -> None:
-        for row in rows:
-            for index, prepare in self.converters:
-                if row[index] is not None:
-                    row[index] = prepare(row[index])
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # COPY: several times faster than a pipeline of INSERTs, same values.
-                with cursor.cursor.copy(self.copy) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                cursor.executemany(self.sql, rows)
-
-
 def _write(
     rows: list[dict[str, Any]],
     histories: list[list[tuple[Any, ...]]],
@@ -1751,8 +1695,8 @@ def _write(
     report: GenerationReport,
     before: Callable[[], None] | None = None,
 ) -> None:
-    cases_out = _Inserter(Case)
-    events_out = _Inserter(CaseEvent)
+    cases_out = Table(Case)
+    events_out = Table(CaseEvent)
     for row in rows:
         for name in _DATETIMES:
             if row[name] is not None:

@@ -10,7 +10,7 @@ Street by street: plan the rows in memory, seal the ID, phone and permit numbers
 per value) and, on PostgreSQL, draw the ids from the sequences and encode every table as ``COPY``
 text, all in worker processes (a ``fork`` pool of 2, the largest streets first); the main process
 only streams the bytes, one transaction per street. On SQLite the main process inserts the rows
-with one ``executemany`` per table through ``demo.cases._Inserter``. A street that already has
+with multi-row ``INSERT`` statements through ``core.bulk.Table``. A street that already has
 buildings is left alone, so a second run adds nothing and an interrupted one resumes.
 
 A large population (``full``) into empty registry tables on PostgreSQL is one transaction instead:
@@ -30,8 +30,6 @@ Rules that keep the rows true to the registry's constraints and services:
 
 from __future__ import annotations
 
-import io
-import json
 import math
 import multiprocessing
 import random
@@ -42,13 +40,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
-from functools import partial
 from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import psycopg.copy
 import shapely
 from django.apps import apps
 from django.db import connection, models, transaction
@@ -60,8 +56,7 @@ from faker.providers.person.zh_CN import Provider as PersonData
 from faker.providers.ssn.zh_CN import Provider as SsnData
 
 from wangge.cases.models import Category
-from wangge.core import pii
-from wangge.demo.cases import _Inserter
+from wangge.core import bulk, pii
 from wangge.lib.idnumbers import (
     CREDIT_ALPHABET,
     credit_code_check_character,
@@ -264,12 +259,12 @@ def _seal_values(kind: str, values: list[str]) -> list[pii.SealedPii]:
 
 
 class _Table:
-    """Rows of one model as lists in ``_Inserter`` column order; foreign keys hold local indexes
-    until ``write`` turns them into the reserved ids."""
+    """Rows of one model as lists in ``core.bulk.Table`` column order; foreign keys hold local
+    indexes until ``write`` turns them into the reserved ids."""
 
     def __init__(self, model: type[models.Model], links: dict[str, str] | None = None) -> None:
         self.label = model._meta.label  # a label, not the class: plans travel between processes
-        fields = list(model._meta.concrete_fields)  # the order _Inserter uses
+        fields = list(model._meta.concrete_fields)  # the order core.bulk.Table uses
         self.index = {f.attname: i for i, f in enumerate(fields)}
         self.defaults = [
             None if f.primary_key or not f.has_default() else f.get_default() for f in fields
@@ -298,14 +293,17 @@ class _Table:
     def get(self, local: int, name: str) -> Any:
         return self.rows[local][self.index[name]]
 
+    def reserve_ids(self) -> None:
+        if self.rows:
+            self.ids = bulk.reserve_ids(apps.get_model(self.label), len(self.rows))
+
     def write(self, tables: dict[str, _Table]) -> None:
         """Insert the rows through the default connection (SQLite; ids reserved here)."""
         if not self.rows:
             return
-        out = _Inserter(apps.get_model(self.label))
-        self.ids = out.reserve_ids(len(self.rows))
+        self.reserve_ids()
         self.resolve(tables)
-        out.insert(self.rows)
+        bulk.Table(apps.get_model(self.label)).insert(self.rows)
         self.rows = []  # written: free the memory
 
     def resolve(self, tables: dict[str, _Table]) -> None:
@@ -324,64 +322,35 @@ class _Table:
         most rows share."""
         if not self.rows:
             return
-        model = apps.get_model(self.label)
-        out = _Inserter(model)
+        out = bulk.Table(apps.get_model(self.label))
         self.resolve(tables)
-        converters = _copy_converters(model, out.converters, stamp)
-        if converters:
-            for row in self.rows:
-                for index, prepare in converters:
-                    if row[index] is not None:
-                        row[index] = prepare(row[index])
-        buffer = io.BytesIO()
-        # A fresh cursor of the same connection: its adapters, no statement sent to the server.
-        with connection.connection.cursor() as cursor:
-            with psycopg.copy.Copy(cursor, writer=psycopg.copy.FileWriter(buffer)) as copy:
-                for row in self.rows:
-                    copy.write_row(row)
-        self.copy_sql = out.copy
-        self.data = buffer.getvalue()
+        self.data = out.encode(self.rows, _copy_converters(out, stamp))
+        self.copy_sql = out.copy_sql
         self.rows = []
 
     def copy(self) -> None:
         """PostgreSQL: stream the encoded rows into the table."""
-        if not self.data:
-            return
-        with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
-            copy.write(self.data)
+        bulk.copy_into(self.copy_sql, self.data)
         self.data = b""
 
 
-def _copy_converters(
-    model: type[models.Model], converters: list[tuple[int, Callable[[Any], Any]]], stamp: datetime
-) -> list[tuple[int, Callable[[Any], Any]]]:
-    """``_Inserter``'s value conversions that change something in ``COPY`` text. PostgreSQL's
-    backend hands dates and datetimes to psycopg as they are: those calls are skipped, except
-    that ``stamp``, shared by millions of rows, is formatted once (psycopg would spend 1.5 µs on
-    each). A JSON value becomes its text, which is all the text format carries of a ``jsonb``."""
-    fields = list(model._meta.concrete_fields)
-    moment = datetime(2026, 1, 1, tzinfo=UTC)
-    day = moment.date()
-    ops = connection.ops
-    passed_through = {
-        models.DateTimeField: ops.adapt_datetimefield_value(moment) is moment,
-        models.DateField: ops.adapt_datefield_value(day) is day,
-    }
+def _copy_converters(table: bulk.Table, stamp: datetime) -> list[tuple[int, bulk.Converter]]:
+    """The table's ``COPY`` conversions, and ``stamp``, shared by millions of rows, formatted
+    once (psycopg would spend 1.5 µs on each)."""
     stamp_text = stamp.isoformat()
 
     def shared_stamp(value: datetime) -> datetime | str:
         return stamp_text if value is stamp else value
 
-    kept: list[tuple[int, Callable[[Any], Any]]] = []
-    for index, prepare in converters:
-        field = fields[index]
-        if isinstance(field, models.JSONField):
-            kept.append((index, partial(json.dumps, cls=field.encoder, ensure_ascii=False)))
-        elif isinstance(field, models.DateTimeField) and passed_through[models.DateTimeField]:
-            kept.append((index, shared_stamp))
-        elif not (isinstance(field, models.DateField) and passed_through[models.DateField]):
-            kept.append((index, prepare))
-    return kept
+    converted = {index for index, _convert in table.copy_converters}
+    return [
+        *table.copy_converters,
+        *(
+            (index, shared_stamp)
+            for index, field in enumerate(table.fields)
+            if isinstance(field, models.DateTimeField) and index not in converted
+        ),
+    ]
 
 
 # Context ------------------------------------------------------------------------------------------
@@ -512,7 +481,7 @@ class _Shared:
     social_codes: list[str]
     per_unit_grid: float
     seed: int
-    sequences: dict[str, str]  # model label → its id sequence (PostgreSQL)
+    encode: bool  # PostgreSQL: plans are encoded as COPY text where they are made
 
 
 _SHARED: _Shared | None = None  # set for the worker processes (fork) and inline runs
@@ -1330,18 +1299,9 @@ class _StreetPlan:
     def encode(self) -> None:
         """PostgreSQL, where the street was planned: draw the ids from the sequences (no lock on
         the tables) and turn every table into ``COPY`` text."""
-        shared = _SHARED
-        assert shared is not None  # noqa: S101
         tables = self.tables()
-        with connection.cursor() as cursor:
-            for table in tables.values():
-                if table.rows:
-                    sequence = shared.sequences[table.label]
-                    cursor.execute(
-                        "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
-                        [sequence, len(table.rows)],
-                    )
-                    table.ids = [row[0] for row in cursor.fetchall()]
+        for table in tables.values():
+            table.reserve_ids()
         self._house_ids_in_details()
         for table in tables.values():
             table.encode(tables, self.ctx.now)
@@ -1443,7 +1403,7 @@ def generate_population(
         social_codes=[g.code for g in social],
         per_unit_grid=per_unit_grid,
         seed=seed,
-        sequences=_sequences() if postgres else {},
+        encode=postgres,
     )
     people = sum(g.population for i in todo for g in shared.grids[i])
     if bulk is None:
@@ -1482,12 +1442,12 @@ def _plan_street(ordinal: int) -> _StreetPlan:
     plan.seal()
     sealed = time.process_time()
     plan.counts = {name: len(table.rows) for name, table in plan.tables().items()}
-    if shared.sequences:
+    if shared.encode:
         plan.encode()
     plan.seconds = time.monotonic() - started
     plan.cpu_seconds = time.process_time() - cpu
     plan.phase_cpu = {"plan": planned - cpu, "seal": sealed - planned}
-    if shared.sequences:
+    if shared.encode:
         plan.phase_cpu["encode"] = time.process_time() - sealed
     plan.ctx = None  # type: ignore[assignment]  # not sent back to the writer
     plan.used_ids = set()
@@ -1571,16 +1531,6 @@ LOADED_MODELS = (
     Component,
 )
 BULK_THRESHOLD = 100_000  # people; below it the indexes cost less than their rebuild
-
-
-def _sequences() -> dict[str, str]:
-    """Each loaded model's id sequence, looked up once before the workers fork."""
-    with connection.cursor() as cursor:
-        found = {}
-        for model in LOADED_MODELS:
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
-            found[model._meta.label] = cursor.fetchone()[0]
-    return found
 
 
 def _registry_empty() -> bool:

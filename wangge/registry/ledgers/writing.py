@@ -15,17 +15,16 @@ than the row's values and leaves less work to the one process that writes.
 from __future__ import annotations
 
 import functools
-import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
 
 from django.db import connection
-from django.db.models import Model
 from django.utils.translation import gettext as _
 
+from wangge.core.bulk import copy_into, copy_layout, copy_text, insert_rows, reserve_ids
 from wangge.core.models import User
 from wangge.core.scope import code_in_scope
 from wangge.regions import locate
@@ -68,139 +67,6 @@ class Batch:
 
 def _postgresql() -> bool:
     return connection.vendor == "postgresql"
-
-
-# COPY text ---------------------------------------------------------------------------------------
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_MISSING = object()
-
-
-def copy_text(value: Any) -> str:
-    """One value in the text format of ``COPY``."""
-    if value.__class__ is str:
-        # Tabs and line breaks are not printable; most values need no escaping at all.
-        if value.isprintable() and "\\" not in value:
-            return value
-        return value.translate(_COPY_ESCAPES)
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False).translate(_COPY_ESCAPES)
-    if isinstance(value, date):  # and datetime
-        return value.isoformat()
-    return str(value)  # int, Decimal, float
-
-
-@dataclass(frozen=True)
-class CopyLayout:
-    """The columns of one ``COPY`` into a table: id, the given columns in order, the other
-    columns at their defaults (one constant text), then the batch's timestamps (auto_now)."""
-
-    table: str
-    given: tuple[tuple[str, Any, Callable[[], Any] | None], ...]  # attname, default, maker
-    constant: str  # "\t" + the defaulted columns' text, or ""
-    stamps: int  # how many timestamp columns end the line
-    sql: str
-
-    def tail(self, row: dict[str, Any]) -> str:
-        """A row's text after its id and before its timestamps (missing keys: defaults)."""
-        parts = []
-        for attname, default, make in self.given:
-            value = row.get(attname, _MISSING)
-            if value is _MISSING:
-                value = make() if make is not None else default
-            parts.append(copy_text(value))
-        return "\t".join(parts) + self.constant
-
-    def stamp_text(self, now: datetime) -> str:
-        return ("\t" + now.isoformat()) * self.stamps
-
-
-@functools.cache
-def copy_layout(model: type[Model], given: tuple[str, ...]) -> CopyLayout:
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    by_name = {f.attname: f for f in fields}
-    columns = [by_name[name] for name in given]
-    stamped = [
-        f
-        for f in fields
-        if (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
-        and f.attname not in given
-    ]
-    rest = [f for f in fields if f.attname not in given and f not in stamped]
-    # A callable default other than an empty container (a token, a uuid) is drawn per row.
-    per_row = [
-        f for f in rest if f.has_default() and callable(f.default) and f.default not in (dict, list)
-    ]
-    constant = [f for f in rest if f not in per_row]
-    items = [
-        (f.attname, f.get_default(), f.default if f in per_row else None)
-        for f in [*columns, *per_row]
-    ]
-    quote = connection.ops.quote_name
-    names = ["id", *(f.column for f in [*columns, *per_row, *constant, *stamped])]
-    return CopyLayout(
-        table=model._meta.db_table,
-        given=tuple(items),
-        constant="".join("\t" + copy_text(f.get_default()) for f in constant),
-        stamps=len(stamped),
-        sql=f"COPY {quote(model._meta.db_table)} ({', '.join(map(quote, names))}) FROM STDIN",
-    )
-
-
-def _next_ids(cursor: Any, table: str, count: int) -> list[int]:
-    # The sequence looked up once (OFFSET 0 keeps the subquery from being inlined), not per row:
-    # that look-up costs several times more than nextval itself.
-    cursor.execute(
-        "SELECT nextval(q.seq) FROM generate_series(1, %s), "
-        "(SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq OFFSET 0) q",
-        [count, table],
-    )
-    return [r[0] for r in cursor.fetchall()]
-
-
-def _copy(cursor: Any, sql: str, lines: Iterable[str]) -> None:
-    raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-    with raw.copy(sql) as copy:
-        copy.write("".join(lines))
-
-
-# Bulk insert -------------------------------------------------------------------------------------
-
-
-def insert_rows(model: type[Model], rows: Sequence[dict[str, Any]], now: datetime) -> list[int]:
-    """Insert rows (attname → value; the rest get the field defaults) and return their ids, in
-    order. PostgreSQL: ids from the sequence, then one ``COPY``."""
-    if not rows:
-        return []
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    if not _postgresql():
-        objects = []
-        for row in rows:
-            values = {f.attname: f.get_default() for f in fields}
-            for f in fields:
-                if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                    values[f.attname] = now
-            values.update(row)
-            objects.append(model(**values))
-        model._default_manager.bulk_create(objects)
-        return [o.pk for o in objects]
-    keys: set[str] = set().union(*rows)
-    layout = copy_layout(model, tuple(f.attname for f in fields if f.attname in keys))
-    stamps = layout.stamp_text(now)
-    with connection.cursor() as cursor:
-        ids = _next_ids(cursor, layout.table, len(rows))
-        _copy(
-            cursor,
-            layout.sql,
-            (f"{pk}\t{layout.tail(row)}{stamps}\n" for pk, row in zip(ids, rows, strict=True)),
-        )
-    return ids
 
 
 # Buildings and houses ----------------------------------------------------------------------------
@@ -486,53 +352,49 @@ def _copy_people(
         '{"house": %d, "relation": "%s", "moved_in_on": %s, "registered": true, '
         f'"ledger_import": {int(batch.job_id)}}}'
     )
-    with connection.cursor() as cursor:
-        person_ids = _next_ids(cursor, person.table, len(new_rows))
-        if new_rows:
-            stamps = person.stamp_text(batch.now)
-            _copy(
-                cursor,
-                person.sql,
-                (
-                    f"{pk}\t{row.person}{stamps}\n"
-                    for pk, (_line, row) in zip(person_ids, new_rows, strict=True)
-                ),
+    person_ids = reserve_ids(Person, len(new_rows))
+    if new_rows:
+        stamps = person.stamp_text(batch.now)
+        copy_into(
+            person.sql,
+            (
+                f"{pk}\t{row.person}{stamps}\n"
+                for pk, (_line, row) in zip(person_ids, new_rows, strict=True)
+            ),
+        )
+    pairs = [*zip(person_ids, new_rows, strict=True), *moving]
+    residency_ids = reserve_ids(Residency, count)
+    stamps = residency.stamp_text(batch.now)
+    copy_into(
+        residency.sql,
+        (
+            f"{rid}\t{pid}\t{houses[line][0]}\t{houses[line][1]}\t{row.relation}\t"
+            f"{copy_text(row.moved_in_on)}\t{now}\t{actor}{residency.constant}{stamps}\n"
+            for rid, (pid, (line, row)) in zip(residency_ids, pairs, strict=True)
+        ),
+    )
+    event_ids = reserve_ids(PersonEvent, count)
+    event_stamps = event.stamp_text(batch.now)
+    registered, moved_in = (
+        PersonEvent.Action.REGISTERED.value,
+        PersonEvent.Action.MOVED_IN.value,
+    )
+    copy_into(
+        event.sql,
+        (
+            f"{eid}\t{pid}\t{rid}\t{registered if i < len(person_ids) else moved_in}\t{actor}\t"
+            + details
+            % (
+                houses[line][0],
+                row.relation,
+                f'"{row.moved_in_on.isoformat()}"' if row.moved_in_on else "null",
             )
-        pairs = [*zip(person_ids, new_rows, strict=True), *moving]
-        residency_ids = _next_ids(cursor, residency.table, count)
-        stamps = residency.stamp_text(batch.now)
-        _copy(
-            cursor,
-            residency.sql,
-            (
-                f"{rid}\t{pid}\t{houses[line][0]}\t{houses[line][1]}\t{row.relation}\t"
-                f"{copy_text(row.moved_in_on)}\t{now}\t{actor}{residency.constant}{stamps}\n"
-                for rid, (pid, (line, row)) in zip(residency_ids, pairs, strict=True)
-            ),
-        )
-        event_ids = _next_ids(cursor, event.table, count)
-        event_stamps = event.stamp_text(batch.now)
-        registered, moved_in = (
-            PersonEvent.Action.REGISTERED.value,
-            PersonEvent.Action.MOVED_IN.value,
-        )
-        _copy(
-            cursor,
-            event.sql,
-            (
-                f"{eid}\t{pid}\t{rid}\t{registered if i < len(person_ids) else moved_in}\t{actor}\t"
-                + details
-                % (
-                    houses[line][0],
-                    row.relation,
-                    f'"{row.moved_in_on.isoformat()}"' if row.moved_in_on else "null",
-                )
-                + f"\t{now}{event.constant}{event_stamps}\n"
-                for i, (eid, rid, (pid, (line, row))) in enumerate(
-                    zip(event_ids, residency_ids, pairs, strict=True)
-                )
-            ),
-        )
+            + f"\t{now}{event.constant}{event_stamps}\n"
+            for i, (eid, rid, (pid, (line, row))) in enumerate(
+                zip(event_ids, residency_ids, pairs, strict=True)
+            )
+        ),
+    )
 
 
 def _event_details(job_id: int, house_id: int, row: PersonRow) -> dict[str, Any]:

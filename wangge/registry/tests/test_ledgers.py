@@ -14,7 +14,7 @@ from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
 from wangge.core.models import AuditLog
-from wangge.registry.ledgers import importing, writing
+from wangge.registry.ledgers import importing
 from wangge.registry.models import (
     Building,
     Component,
@@ -231,15 +231,6 @@ def test_imported_text_and_history_are_stored_as_written(cast):
         "registered": True,
         "ledger_import": job.pk,
     }
-
-
-def test_copy_text_escapes_what_copy_reads_specially():
-    assert writing.copy_text("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
-    assert writing.copy_text("王五") == "王五"
-    assert writing.copy_text(None) == "\\N"
-    assert (writing.copy_text(True), writing.copy_text(False)) == ("t", "f")
-    assert writing.copy_text(date(2024, 5, 1)) == "2024-05-01"
-    assert writing.copy_text({"a": "中\t"}) == '{"a": "中\\\\t"}'
 
 
 @pytest.mark.django_db
