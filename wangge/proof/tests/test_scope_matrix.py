@@ -824,7 +824,7 @@ def test_the_matrix_sees_a_scope_that_keeps_one_grid_of_several(world, personas,
     )
     wanted = {"api:buildings", "api:building"}
     monkeypatch.setattr(
-        "wangge.api.tests.test_scope_matrix.endpoints",
+        "wangge.proof.tests.test_scope_matrix.endpoints",
         lambda: ([e for e in _all_endpoints()[0] if e.name in wanted], set()),
     )
     matrix = Matrix(world, openapi_operations())
