@@ -22,7 +22,6 @@ CONSOLE_ROLES = frozenset(
         "street_officer",
         "community_officer",
         "department_handler",
-        "assessor",
     }
 )
 
@@ -31,7 +30,8 @@ def landing_page(user: Any) -> str:
     """The URL name of the page where the user's own work is.
 
     A grid worker's tasks are on the phone (我的任务); a department handler's console opens on the
-    department's queues, every other case role's on the queues of its scope; a system
+    department's queues, every other case role's on the queues of its scope; an assessor's work
+    is the data-quality report until the monthly assessment arrives; a system
     administrator maintains the configuration in the admin; a role that only reads the registry
     starts there; anyone else on the map.
     """
@@ -41,6 +41,8 @@ def landing_page(user: Any) -> str:
         return "web:mobile-tasks"
     if can_cases and (roles & CONSOLE_ROLES or user.is_superuser):
         return "web:console"
+    if "assessor" in roles and user.has_perm("registry.view_data_quality"):
+        return "web:registry-quality"
     if "system_admin" in roles and user.is_staff:
         return "admin:index"
     if user.has_perm("registry.view_building"):

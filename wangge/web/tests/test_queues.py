@@ -61,6 +61,14 @@ def test_every_role_lands_on_the_page_where_its_work_is(cast, client, persona, p
     assert client.get(reverse("web:home"))["Location"] == reverse(page)
 
 
+def test_an_assessor_lands_on_the_data_quality_report(cast, client):
+    assessor = make_user("assessor", role="assessor", scope="110102")
+
+    client.force_login(assessor)
+
+    assert client.get(reverse("web:home"))["Location"] == reverse("web:registry-quality")
+
+
 def test_a_registry_only_user_lands_on_the_registry_and_an_administrator_on_the_admin(cast, client):
     clerk = make_user("clerk", role=None, scope="110102")
     clerk.user_permissions.add(Permission.objects.get(codename="view_building"))
