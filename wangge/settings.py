@@ -262,7 +262,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "wangge.web.staticstorage.StaticFilesStorage"
         )
     },
 }

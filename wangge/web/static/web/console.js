@@ -11,6 +11,8 @@
  * Every UI string comes translated from the page's #console-i18n block (see _i18n.html).
  */
 
+import { ApiError, getJSON as fetchJSON } from './http.js';
+
 const L = window.L;
 
 const messages = readJSON('console-i18n');
@@ -42,30 +44,9 @@ function h(tag, attributes = {}, ...children) {
   return element;
 }
 
-class ApiError extends Error {}
-
-/** GET a JSON document (same origin, session cookie); failures become an ApiError to show. */
-async function getJSON(url, { signal } = {}) {
-  let response;
-  try {
-    response = await fetch(url, {
-      credentials: 'same-origin',
-      headers: { Accept: 'application/json, application/geo+json' },
-      signal,
-    });
-  } catch (error) {
-    if (error.name === 'AbortError') throw error;
-    throw new ApiError(t('networkError'));
-  }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    // Not JSON (a proxy's error page, say): fall through to the generic message.
-  }
-  if (response.ok && body !== null) return body;
-  const detail = typeof body?.detail === 'string' && body.detail ? body.detail : null;
-  throw new ApiError(detail ?? t('requestFailed', { status: response.status }));
+/** GET a JSON document; failures become an ApiError to show (http.js). */
+function getJSON(url, options = {}) {
+  return fetchJSON(url, t, options);
 }
 
 // Colours live in console.css as custom properties, shared by the dots in lists and on the map.

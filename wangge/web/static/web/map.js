@@ -14,6 +14,8 @@
  * pane above, which lets clicks through.
  */
 
+import { ApiError, getJSON } from './http.js';
+
 const L = window.L;
 
 const COMMUNITY_MIN_ZOOM = 13;
@@ -120,34 +122,13 @@ function layerName(code) {
 // ---------------------------------------------------------------------------------------------
 // API
 
-class ApiError extends Error {}
-
 /** GET a JSON document from the API; failures become an ApiError carrying a message to show. */
-async function api(path, params = {}, { signal } = {}) {
+function api(path, params = {}, { signal } = {}) {
   const url = new URL(config.apiRoot + path, window.location.href);
   for (const [name, value] of Object.entries(params)) {
     if (value !== null && value !== undefined && value !== '') url.searchParams.set(name, value);
   }
-  let response;
-  try {
-    response = await fetch(url, {
-      credentials: 'same-origin',
-      headers: { Accept: 'application/json, application/geo+json' },
-      signal,
-    });
-  } catch (error) {
-    if (error.name === 'AbortError') throw error;
-    throw new ApiError(t('networkError'));
-  }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    // Not JSON (a proxy's error page, say): fall through to the generic message.
-  }
-  if (response.ok && body !== null) return body;
-  const detail = typeof body?.detail === 'string' && body.detail ? body.detail : null;
-  throw new ApiError(detail ?? t('requestFailed', { status: response.status }));
+  return getJSON(url, t, { signal });
 }
 
 // ---------------------------------------------------------------------------------------------
