@@ -1,5 +1,5 @@
-"""Who may do what with cases: ``access_*_for_user`` look-ups. The rules of the loop's actions
-(who may accept, dispatch, verify, …) are ``cases.workflow``'s Refusal rules."""
+"""Who may do what with cases: ``can_*`` predicates and ``access_*_for_user`` look-ups. The rules of
+the loop's actions (who may accept, dispatch, verify, …) are ``cases.workflow``'s Refusal rules."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from wangge.cases.models import Case, Notification
 from wangge.cases.selectors import case_list
 from wangge.core.errors import NotFoundError
 from wangge.core.models import User
+
+
+def can_view_cases(user: User) -> bool:
+    """May open the case pages at all (which cases: ``selectors.case_list`` by the data scope)."""
+    return user.has_perm("cases.view_case")
 
 
 def access_case_for_user(*, user: User, number: str) -> Case:

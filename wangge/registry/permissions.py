@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from wangge.core.errors import NotFoundError
 from wangge.core.models import User
 from wangge.core.scope import EVERYTHING, filter_to_scope, prefixes_q, scope_prefixes
+from wangge.registry import selectors, selfregistration
 from wangge.registry.models import (
     Building,
     Component,
@@ -26,8 +27,6 @@ from wangge.registry.models import (
     SelfRegistration,
 )
 from wangge.registry.qrcodes import TOKEN_RE
-from wangge.registry.selectors import _get, _people, _scoped
-from wangge.registry.selfregistration import _scoped as _scoped_registrations
 
 # Ledger kinds are ``registry.ledgers.mapping``'s (spelt out: ledgers import this module).
 EXPORT_PERSONAL_DATA = "registry.export_personal_data"
@@ -113,32 +112,34 @@ def can_export_ledger(user: User, kind: str) -> bool:
 
 
 def access_building_for_user(*, user: User, building_id: Any) -> Building:
-    return _get(
-        _scoped(Building.objects.all(), user),
+    return selectors._get(
+        selectors._scoped(Building.objects.all(), user),
         building_id,
         _("No building with id %(id)s.") % {"id": building_id},
     )
 
 
 def access_house_for_user(*, user: User, house_id: Any) -> House:
-    return _get(
-        _scoped(House.objects.select_related("building"), user),
+    return selectors._get(
+        selectors._scoped(House.objects.select_related("building"), user),
         house_id,
         _("No house with id %(id)s.") % {"id": house_id},
     )
 
 
 def access_household_for_user(*, user: User, household_id: Any) -> Household:
-    return _get(
-        _scoped(Household.objects.select_related("house__building", "head", "care_class"), user),
+    return selectors._get(
+        selectors._scoped(
+            Household.objects.select_related("house__building", "head", "care_class"), user
+        ),
         household_id,
         _("No household with id %(id)s.") % {"id": household_id},
     )
 
 
 def access_person_for_user(*, user: User, person_id: Any) -> Person:
-    return _get(
-        _people(user).select_related("merged_into"),
+    return selectors._get(
+        selectors._people(user).select_related("merged_into"),
         person_id,
         _("No person with id %(id)s.") % {"id": person_id},
     )
@@ -154,20 +155,22 @@ def access_residency_for_user(*, user: User, residency_id: Any) -> Residency:
         residencies = residencies.filter(
             prefixes_q(scope, "region_code") | prefixes_q(scope, "person__region_code")
         )
-    return _get(residencies, residency_id, _("No residency with id %(id)s.") % {"id": residency_id})
+    return selectors._get(
+        residencies, residency_id, _("No residency with id %(id)s.") % {"id": residency_id}
+    )
 
 
 def access_organization_for_user(*, user: User, organization_id: Any) -> Organization:
-    return _get(
-        _scoped(Organization.objects.all(), user),
+    return selectors._get(
+        selectors._scoped(Organization.objects.all(), user),
         organization_id,
         _("No organization with id %(id)s.") % {"id": organization_id},
     )
 
 
 def access_component_for_user(*, user: User, component_id: Any) -> Component:
-    return _get(
-        _scoped(Component.objects.select_related("grid"), user),
+    return selectors._get(
+        selectors._scoped(Component.objects.select_related("grid"), user),
         component_id,
         _("No component with id %(id)s.") % {"id": component_id},
     )
@@ -187,7 +190,7 @@ def access_house_by_token_for_user(*, user: User, token: str) -> House:
 def access_self_registration_for_user(*, user: User, registration_id: Any) -> SelfRegistration:
     message = _("No self-registration with id %(id)s.") % {"id": registration_id}
     try:
-        return _scoped_registrations(user).get(pk=registration_id)
+        return selfregistration._scoped(user).get(pk=registration_id)
     except (SelfRegistration.DoesNotExist, ValueError, TypeError):
         raise NotFoundError(message) from None
 

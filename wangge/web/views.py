@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from wangge.cases.permissions import can_view_cases
 from wangge.core.roles import user_roles
 from wangge.core.scope import user_prefixes
 from wangge.regions.locate import DEFAULT_LAYER
@@ -37,7 +38,7 @@ def landing_page(user: Any) -> str:
     starts there; anyone else on the map.
     """
     roles = user_roles(user)
-    can_cases = user.has_perm("cases.view_case")
+    can_cases = can_view_cases(user)
     if can_cases and roles & PHONE_ROLES:
         return "web:mobile-tasks"
     if can_cases and (roles & CONSOLE_ROLES or user.is_superuser):

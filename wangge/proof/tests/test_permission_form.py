@@ -35,8 +35,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     "Refusal.ROLE/LEVEL rules (cases/tests/test_queues.py proves them equal)",
     ("wangge/cases/selectors.py", "_transfer_q", "roles"): "the queryset twin of "
     "workflow._transfer_refusal's Refusal.ROLE",
-    ("wangge/web/views.py", "landing_page", "has_perm"): "which page is a user's home: navigation "
-    "(the page itself checks the permission)",
     ("wangge/web/views.py", "landing_page", "roles"): "which page is a user's home: navigation",
     ("wangge/web/views_cases.py", "console_for", "roles"): "which queues the console shows a "
     "role: navigation (each queue is filtered by the workflow's rules)",
