@@ -13,7 +13,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from wangge.cases import selectors, serializers
+from wangge.cases import permissions, selectors, serializers
 from wangge.cases.dispatch import eligible_people, suggest_department
 from wangge.cases.models import Case, CaseEvent, CasePhoto, Category
 from wangge.cases.photos import case_photo_add, prepare_photo
@@ -167,7 +167,7 @@ class CaseDetailApi(ApiView):
 
     @extend_schema(operation_id="cases_retrieve", responses=serializers.CaseDetailOut)
     def get(self, request: Request, number: str) -> Response:
-        case = selectors.access_case_for_user(user=request.user, number=number)
+        case = permissions.access_case_for_user(user=request.user, number=number)
         return Response(case_detail(case, request.user, request))
 
 
@@ -210,7 +210,7 @@ class DispatchOptionsApi(ApiView):
 
     @extend_schema(operation_id="cases_dispatch_options", responses=serializers.DispatchOptionsOut)
     def get(self, request: Request, number: str) -> Response:
-        case = selectors.access_case_for_user(user=request.user, number=number)
+        case = permissions.access_case_for_user(user=request.user, number=number)
         suggested = suggest_department(case)
         return Response(
             serializers.DispatchOptionsOut(
@@ -235,7 +235,7 @@ class CasePhotoApi(ApiView):
     )
     def post(self, request: Request, number: str) -> Response:
         data = validated(serializers.PhotoIn, request.data)
-        case = selectors.access_case_for_user(user=request.user, number=number)
+        case = permissions.access_case_for_user(user=request.user, number=number)
         photo = case_photo_add(
             case=case, kind=data["kind"], stream=data["photo"], actor=request.user
         )
@@ -253,7 +253,7 @@ class CasePhotoFileApi(ApiView):
         summary="Download a photo of a case",
     )
     def get(self, request: Request, number: str, photo_id: int) -> FileResponse:
-        case = selectors.access_case_for_user(user=request.user, number=number)
+        case = permissions.access_case_for_user(user=request.user, number=number)
         photo = CasePhoto.objects.filter(case=case, pk=photo_id).first()
         if photo is None:
             raise NotFoundError(

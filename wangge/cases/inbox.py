@@ -10,11 +10,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from wangge.cases.models import Notification
 from wangge.core.audit import audit_log_write
-from wangge.core.errors import NotFoundError
 from wangge.core.models import User
 
 INBOX = Notification.Channel.INBOX
@@ -36,18 +34,6 @@ def inbox_unread_count(*, user: User) -> int:
     if not user.is_authenticated:
         return 0
     return Notification.objects.filter(recipient=user, channel=INBOX, read_at__isnull=True).count()
-
-
-def access_notification_for_user(*, user: User, notification_id: object) -> Notification:
-    """The user's own inbox notification; anyone else's (or a missing one) is not found."""
-    try:
-        pk = int(str(notification_id))
-    except ValueError:
-        pk = None
-    found = inbox_list(user=user).filter(pk=pk).first() if pk is not None else None
-    if found is None:
-        raise NotFoundError(_("No such notification."))
-    return found
 
 
 @transaction.atomic

@@ -24,7 +24,6 @@ from wangge.cases.workflow import (
     Action,
 )
 from wangge.core.configcache import ConfigCache
-from wangge.core.errors import NotFoundError
 from wangge.core.models import User
 from wangge.core.roles import user_roles
 from wangge.core.scope import scope_q, sees_everything
@@ -242,13 +241,6 @@ def _load_reportable(category_id: int) -> Category | None:
 _reportable = ConfigCache(
     _load_reportable, models=["cases.Category"], recheck_setting="WANGGE_CONFIG_RECHECK_SECONDS"
 )
-
-
-def access_case_for_user(*, user: User, number: str) -> Case:
-    case = case_list(user=user).filter(number=number).first()
-    if case is None:
-        raise NotFoundError(f"No case {number}.")
-    return case
 
 
 def duplicate_candidates(

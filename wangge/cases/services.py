@@ -57,7 +57,7 @@ from wangge.core.errors import (
 )
 from wangge.core.models import Department, User
 from wangge.core.roles import user_roles
-from wangge.core.scope import code_in_scope
+from wangge.core.scope import code_in_prefixes, code_in_scope
 from wangge.core.transactions import run_serializable
 from wangge.lib.coords import Crs
 from wangge.regions import locate
@@ -1007,7 +1007,7 @@ def _owner_cannot_act_in(case: Case, grid_code: str) -> bool:
         return not code_in_scope(case.owner_user, grid_code)
     if case.owner_department_id is not None:
         area = case.owner_department.scope_code
-        return bool(area) and not grid_code.startswith(area)
+        return bool(area) and not code_in_prefixes([area], grid_code)
     return False
 
 

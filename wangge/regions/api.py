@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from wangge.core.errors import InvalidInputError
 from wangge.core.rest import ApiView, validated
-from wangge.regions import selectors, serializers
+from wangge.regions import permissions, selectors, serializers
 from wangge.regions.geojson import feature_collection_json, feature_json
 from wangge.regions.locate import DEFAULT_LAYER
 from wangge.regions.services import territory_import
@@ -70,7 +70,7 @@ class RegionDetailApi(ApiView):
         summary="One region with its ancestors",
     )
     def get(self, request: Request, code: str) -> Response:
-        region = selectors.access_region_for_user(user=request.user, code=code)
+        region = permissions.access_region_for_user(user=request.user, code=code)
         region.ancestors = selectors.ancestors_of(region.code)
         return Response(serializers.RegionDetailOut(region).data)
 
@@ -103,7 +103,7 @@ class GridDetailApi(ApiView):
         ),
     )
     def get(self, request: Request, layer: str, code: str) -> HttpResponse:
-        grid = selectors.access_grid_for_user(user=request.user, layer=layer, code=code)
+        grid = permissions.access_grid_for_user(user=request.user, layer=layer, code=code)
         ancestors = serializers.RegionRefOut(selectors.ancestors_of(grid.code), many=True).data
         extra: dict[str, Any] = {
             "ancestors": ancestors,

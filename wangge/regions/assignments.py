@@ -25,20 +25,11 @@ from wangge.core.errors import (
     PermissionDeniedError,
 )
 from wangge.core.models import ScopeGrant, User
-from wangge.core.roles import Role, user_roles
 from wangge.core.scope import code_in_scope, user_prefixes
 from wangge.core.transactions import run_serializable
 from wangge.regions import locate
 from wangge.regions.models import Grid
-
-ASSIGNERS = frozenset(
-    {
-        Role.COMMUNITY_OFFICER,
-        Role.STREET_OFFICER,
-        Role.DISTRICT_COMMANDER,
-        Role.SYSTEM_ADMIN,
-    }
-)
+from wangge.regions.permissions import can_reassign_grid_workers, is_grid_worker
 
 
 @dataclass(frozen=True)
@@ -56,14 +47,13 @@ def worker_reassign(*, username: str, to_grid_code: str, reason: str, actor: Use
 
 
 def _reassign(*, username: str, to_grid_code: str, reason: str, actor: User) -> Reassignment:
-    roles = user_roles(actor)
-    if not (actor.is_superuser or roles & ASSIGNERS):
+    if not can_reassign_grid_workers(actor):
         raise PermissionDeniedError(_("Your role may not reassign grid workers."))
     worker = User.objects.filter(username=username, is_active=True).first()
     grants = user_prefixes(worker) if worker is not None else []
     if worker is None or not grants or not all(code_in_scope(actor, g) for g in grants):
         raise NotFoundError(_("No grid worker %(name)s in your area.") % {"name": username})
-    if Role.GRID_WORKER not in user_roles(worker) or any(len(g) != 15 for g in grants):
+    if not is_grid_worker(worker) or any(len(g) != 15 for g in grants):
         raise InvalidInputError(
             _("%(name)s is not a grid worker.") % {"name": username},
             {"username": [_("Only a grid worker's grid can be reassigned here.")]},

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from wangge.core.errors import NotFoundError
 from wangge.core.models import ScopeGrant, User
 from wangge.core.roles import Role
-from wangge.core.scope import code_in_prefixes, code_in_scope, filter_to_scope
+from wangge.core.scope import code_in_prefixes, filter_to_scope
 from wangge.lib.coords import Crs
 from wangge.lib.regioncodes import CODE_LENGTH, Level
 from wangge.regions import locate
@@ -49,29 +49,6 @@ def grid_list(
 
 def grid_layer_list() -> QuerySet[GridLayer]:
     return GridLayer.objects.all()
-
-
-def access_region_for_user(*, user: User, code: str) -> Region:
-    """The region with this code if the user may see it; the same NotFound whether absent or not."""
-    if not code_in_scope(user, code):
-        raise NotFoundError(_("No region with code %(code)s.") % {"code": code})
-    try:
-        return Region.objects.select_related("parent").get(code=code)
-    except Region.DoesNotExist:
-        raise NotFoundError(_("No region with code %(code)s.") % {"code": code}) from None
-
-
-def access_grid_for_user(*, user: User, layer: str, code: str) -> Grid:
-    if not code_in_scope(user, code):
-        raise NotFoundError(
-            _("No %(layer)s grid with code %(code)s.") % {"layer": layer, "code": code}
-        )
-    try:
-        return Grid.objects.select_related("community", "layer").get(layer_id=layer, code=code)
-    except Grid.DoesNotExist:
-        raise NotFoundError(
-            _("No %(layer)s grid with code %(code)s.") % {"layer": layer, "code": code}
-        ) from None
 
 
 def grid_workers(*, grid: Grid) -> list[User]:

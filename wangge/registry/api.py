@@ -31,8 +31,8 @@ from wangge.core.rest import (
     validated,
 )
 from wangge.regions.models import Grid, Region
-from wangge.regions.selectors import access_grid_for_user
-from wangge.registry import lifecycle, quality, selectors, serializers, services
+from wangge.regions.permissions import access_grid_for_user
+from wangge.registry import lifecycle, permissions, quality, selectors, serializers, services
 from wangge.registry.components import standard_attributes
 from wangge.registry.models import Person, Residency
 
@@ -114,7 +114,7 @@ class BuildingDetailApi(ApiView):
         responses={200: serializers.BuildingOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
-        building = selectors.access_building_for_user(user=request.user, building_id=pk)
+        building = permissions.access_building_for_user(user=request.user, building_id=pk)
         return Response(serializers.BuildingOut(building).data)
 
     @extend_schema(
@@ -124,7 +124,7 @@ class BuildingDetailApi(ApiView):
         summary="Change a building; a new grid moves its houses and residents with it",
     )
     def patch(self, request: Request, pk: int) -> Response:
-        building = selectors.access_building_for_user(user=request.user, building_id=pk)
+        building = permissions.access_building_for_user(user=request.user, building_id=pk)
         data = validated(serializers.BuildingIn, request.data, partial=True)
         grid = _grid(request.user, data, services.SOCIAL_LAYER)
         building = services.building_update(
@@ -178,7 +178,7 @@ class HouseListApi(ApiView):
         data = validated(serializers.HouseIn, request.data)
         building = _field(
             "building",
-            selectors.access_building_for_user,
+            permissions.access_building_for_user,
             user=request.user,
             building_id=data.pop("building"),
         )
@@ -196,7 +196,7 @@ class HouseDetailApi(ApiView):
         summary="A house with its households and the residencies not deregistered",
     )
     def get(self, request: Request, pk: int) -> Response:
-        house = selectors.access_house_for_user(user=request.user, house_id=pk)
+        house = permissions.access_house_for_user(user=request.user, house_id=pk)
         return Response(_house_detail(house))
 
     @extend_schema(
@@ -205,7 +205,7 @@ class HouseDetailApi(ApiView):
         responses={200: serializers.HouseDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
-        house = selectors.access_house_for_user(user=request.user, house_id=pk)
+        house = permissions.access_house_for_user(user=request.user, house_id=pk)
         data = validated(serializers.HouseIn, request.data, partial=True)
         if "building" in data and data.pop("building") != house.building_id:
             message = _("A house does not change building.")
@@ -229,7 +229,7 @@ def _household_detail(household: Any) -> dict[str, Any]:
 def _head(user: User, data: dict[str, Any]) -> dict[str, Any]:
     if "head" in data and data["head"] is not None:
         data["head"] = _field(
-            "head", selectors.access_person_for_user, user=user, person_id=data["head"]
+            "head", permissions.access_person_for_user, user=user, person_id=data["head"]
         )
     return data
 
@@ -258,7 +258,10 @@ class HouseholdListApi(ApiView):
     def post(self, request: Request) -> Response:
         data = _head(request.user, validated(serializers.HouseholdIn, request.data))
         house = _field(
-            "house", selectors.access_house_for_user, user=request.user, house_id=data.pop("house")
+            "house",
+            permissions.access_house_for_user,
+            user=request.user,
+            house_id=data.pop("house"),
         )
         household = services.household_create(
             house=house, head=data.pop("head", None), data=data, actor=request.user
@@ -275,7 +278,7 @@ class HouseholdDetailApi(ApiView):
         responses={200: serializers.HouseholdDetailOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
-        household = selectors.access_household_for_user(user=request.user, household_id=pk)
+        household = permissions.access_household_for_user(user=request.user, household_id=pk)
         return Response(_household_detail(household))
 
     @extend_schema(
@@ -284,7 +287,7 @@ class HouseholdDetailApi(ApiView):
         responses={200: serializers.HouseholdDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
-        household = selectors.access_household_for_user(user=request.user, household_id=pk)
+        household = permissions.access_household_for_user(user=request.user, household_id=pk)
         data = _head(request.user, validated(serializers.HouseholdIn, request.data, partial=True))
         data.pop("house", None)
         household = services.household_update(household=household, changes=data, actor=request.user)
@@ -302,12 +305,12 @@ def _person_detail(person: Person) -> dict[str, Any]:
 
 def _move_in_refs(user: User, data: dict[str, Any]) -> dict[str, Any]:
     data["house"] = _field(
-        "house", selectors.access_house_for_user, user=user, house_id=data["house"]
+        "house", permissions.access_house_for_user, user=user, house_id=data["house"]
     )
     if data.get("household") is not None:
         data["household"] = _field(
             "household",
-            selectors.access_household_for_user,
+            permissions.access_household_for_user,
             user=user,
             household_id=data["household"],
         )
@@ -389,7 +392,7 @@ class PersonDetailApi(ApiView):
         summary="A person with residencies and history (numbers masked)",
     )
     def get(self, request: Request, pk: int) -> Response:
-        person = selectors.access_person_for_user(user=request.user, person_id=pk)
+        person = permissions.access_person_for_user(user=request.user, person_id=pk)
         return Response(_person_detail(person))
 
     @extend_schema(
@@ -400,7 +403,7 @@ class PersonDetailApi(ApiView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         user = request.user
-        person = selectors.access_person_for_user(user=user, person_id=pk)
+        person = permissions.access_person_for_user(user=user, person_id=pk)
         changes = validated(serializers.PersonUpdateIn, request.data, partial=True)
 
         def visible(other: int) -> bool:
@@ -425,7 +428,7 @@ class PersonUnmaskApi(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         data = validated(serializers.UnmaskIn, request.data)
-        person = selectors.access_person_for_user(user=request.user, person_id=pk)
+        person = permissions.access_person_for_user(user=request.user, person_id=pk)
         if data["field"] == "phone":
             token, purpose = person.phone_encrypted, pii.PURPOSE_PHONE
         else:
@@ -454,7 +457,7 @@ class PersonMoveInApi(ApiView):
         summary="The person moves into (or starts to own) another house",
     )
     def post(self, request: Request, pk: int) -> Response:
-        person = selectors.access_person_for_user(user=request.user, person_id=pk)
+        person = permissions.access_person_for_user(user=request.user, person_id=pk)
         data = _move_in_refs(request.user, validated(serializers.MoveInIn, request.data))
         residency = lifecycle.residency_move_in(person=person, actor=request.user, **data)
         return Response(serializers.ResidencyOut(residency, context=_context()).data, status=201)
@@ -470,7 +473,7 @@ class PersonResidencyTypeApi(ApiView):
         summary="Change 户籍 / 常住 / 流动",
     )
     def post(self, request: Request, pk: int) -> Response:
-        person = selectors.access_person_for_user(user=request.user, person_id=pk)
+        person = permissions.access_person_for_user(user=request.user, person_id=pk)
         data = validated(serializers.ResidencyTypeIn, request.data)
         person = lifecycle.person_change_residency_type(person=person, actor=request.user, **data)
         return Response(serializers.PersonOut(person, context=_context()).data)
@@ -486,11 +489,11 @@ class PersonMergeApi(ApiView):
         summary="Merge a duplicate record into this one, keeping both histories",
     )
     def post(self, request: Request, pk: int) -> Response:
-        survivor = selectors.access_person_for_user(user=request.user, person_id=pk)
+        survivor = permissions.access_person_for_user(user=request.user, person_id=pk)
         data = validated(serializers.MergeIn, request.data)
         duplicate = _field(
             "duplicate",
-            selectors.access_person_for_user,
+            permissions.access_person_for_user,
             user=request.user,
             person_id=data["duplicate"],
         )
@@ -517,7 +520,7 @@ class ResidencyDetailApi(ApiView):
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(
-            _residency(selectors.access_residency_for_user(user=request.user, residency_id=pk))
+            _residency(permissions.access_residency_for_user(user=request.user, residency_id=pk))
         )
 
     @extend_schema(
@@ -527,12 +530,12 @@ class ResidencyDetailApi(ApiView):
         summary="Correct the relation, household or ID-copy flag",
     )
     def patch(self, request: Request, pk: int) -> Response:
-        residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
+        residency = permissions.access_residency_for_user(user=request.user, residency_id=pk)
         data = validated(serializers.ResidencyUpdateIn, request.data, partial=True)
         if data.get("household") is not None:
             data["household"] = _field(
                 "household",
-                selectors.access_household_for_user,
+                permissions.access_household_for_user,
                 user=request.user,
                 household_id=data["household"],
             )
@@ -552,7 +555,7 @@ class ResidencyRegisterApi(ApiView):
         summary="Complete the registration of a reported move-in",
     )
     def post(self, request: Request, pk: int) -> Response:
-        residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
+        residency = permissions.access_residency_for_user(user=request.user, residency_id=pk)
         return Response(
             _residency(lifecycle.residency_register(residency=residency, actor=request.user))
         )
@@ -568,7 +571,7 @@ class ResidencyMoveOutApi(ApiView):
         summary="Record the day the person left the house",
     )
     def post(self, request: Request, pk: int) -> Response:
-        residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
+        residency = permissions.access_residency_for_user(user=request.user, residency_id=pk)
         data = validated(serializers.MoveOutIn, request.data)
         residency = lifecycle.residency_move_out(residency=residency, actor=request.user, **data)
         return Response(_residency(residency))
@@ -584,7 +587,7 @@ class ResidencyDeregisterApi(ApiView):
         summary="Deregister (注销) a residency",
     )
     def post(self, request: Request, pk: int) -> Response:
-        residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
+        residency = permissions.access_residency_for_user(user=request.user, residency_id=pk)
         data = validated(serializers.DeregisterIn, request.data)
         residency = lifecycle.residency_deregister(
             residency=residency,
@@ -606,7 +609,7 @@ class ResidencyPermitApi(ApiView):
         summary="Record a residence permit (居住证) issued",
     )
     def post(self, request: Request, pk: int) -> Response:
-        residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
+        residency = permissions.access_residency_for_user(user=request.user, residency_id=pk)
         data = validated(serializers.PermitIn, request.data)
         residency = lifecycle.residency_issue_permit(
             residency=residency, actor=request.user, **data
@@ -624,7 +627,7 @@ class ResidencyPermitRenewApi(ApiView):
         summary="Extend a residence permit (签注)",
     )
     def post(self, request: Request, pk: int) -> Response:
-        residency = selectors.access_residency_for_user(user=request.user, residency_id=pk)
+        residency = permissions.access_residency_for_user(user=request.user, residency_id=pk)
         data = validated(serializers.PermitRenewIn, request.data)
         residency = lifecycle.residency_renew_permit(
             residency=residency, actor=request.user, **data
@@ -666,7 +669,7 @@ class OrganizationListApi(ApiView):
         if data.get("building") is not None:
             building = _field(
                 "building",
-                selectors.access_building_for_user,
+                permissions.access_building_for_user,
                 user=request.user,
                 building_id=data["building"],
             )
@@ -686,7 +689,9 @@ class OrganizationDetailApi(ApiView):
         responses={200: serializers.OrganizationOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
-        organization = selectors.access_organization_for_user(user=request.user, organization_id=pk)
+        organization = permissions.access_organization_for_user(
+            user=request.user, organization_id=pk
+        )
         return Response(serializers.OrganizationOut(organization).data)
 
     @extend_schema(
@@ -695,7 +700,9 @@ class OrganizationDetailApi(ApiView):
         responses={200: serializers.OrganizationOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
-        organization = selectors.access_organization_for_user(user=request.user, organization_id=pk)
+        organization = permissions.access_organization_for_user(
+            user=request.user, organization_id=pk
+        )
         data = validated(serializers.OrganizationIn, request.data, partial=True)
         grid = _grid(request.user, data, services.SOCIAL_LAYER)
         data.pop("building", None)
@@ -754,7 +761,7 @@ class ComponentDetailApi(ApiView):
         summary="A component with its 18 GB/T 47678.5 attributes",
     )
     def get(self, request: Request, pk: int) -> Response:
-        component = selectors.access_component_for_user(user=request.user, component_id=pk)
+        component = permissions.access_component_for_user(user=request.user, component_id=pk)
         return Response(_component_detail(component))
 
     @extend_schema(
@@ -763,7 +770,7 @@ class ComponentDetailApi(ApiView):
         responses={200: serializers.ComponentDetailOut, **WRITE_ERROR_RESPONSES},
     )
     def patch(self, request: Request, pk: int) -> Response:
-        component = selectors.access_component_for_user(user=request.user, component_id=pk)
+        component = permissions.access_component_for_user(user=request.user, component_id=pk)
         data = validated(serializers.ComponentIn, request.data, partial=True)
         grid = _unit_grid(data)
         component = services.component_update(

@@ -26,7 +26,7 @@ from wangge.core.rest import (
     paginate,
     validated,
 )
-from wangge.registry import qrcodes, ratings, selectors, selfregistration
+from wangge.registry import permissions, qrcodes, ratings, selfregistration
 from wangge.registry.models import HouseRating, HouseScan, Person, SelfRegistration
 from wangge.registry.serializers import REGION_PREFIX
 
@@ -262,7 +262,7 @@ class HouseQrApi(ApiView):
         summary="The house's QR code as SVG, PDF or PNG",
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
-        house = selectors.access_house_for_user(user=request.user, house_id=pk)
+        house = permissions.access_house_for_user(user=request.user, house_id=pk)
         kind = validated(QrFileQuery, request.query_params)["kind"]
         body, content_type = qrcodes.code_file(house, base_url(request), kind)
         response = HttpResponse(body, content_type=content_type)
@@ -281,7 +281,7 @@ class HouseQrRotateApi(ApiView):
         summary="Give the house a new QR token; the old code stops working",
     )
     def post(self, request: Request, pk: int) -> Response:
-        house = selectors.access_house_for_user(user=request.user, house_id=pk)
+        house = permissions.access_house_for_user(user=request.user, house_id=pk)
         house = qrcodes.house_qr_rotate(house=house, actor=request.user)
         return Response(
             {
@@ -341,7 +341,7 @@ class HouseScanListApi(ApiView):
         summary="The latest 50 scans of the house's QR code",
     )
     def get(self, request: Request, pk: int) -> Response:
-        house = selectors.access_house_for_user(user=request.user, house_id=pk)
+        house = permissions.access_house_for_user(user=request.user, house_id=pk)
         return Response(ScanOut(qrcodes.house_scans(house=house), many=True).data)
 
 
@@ -392,9 +392,7 @@ class SelfRegistrationDetailApi(ApiView):
         responses={200: SelfRegistrationOut, **ERROR_RESPONSES},
     )
     def get(self, request: Request, pk: int) -> Response:
-        row = selfregistration.access_self_registration_for_user(
-            user=request.user, registration_id=pk
-        )
+        row = permissions.access_self_registration_for_user(user=request.user, registration_id=pk)
         return Response(SelfRegistrationOut(row).data)
 
 
@@ -408,9 +406,7 @@ class SelfRegistrationApproveApi(ApiView):
         summary="Approve: the tenant is registered at the house (409 when already decided)",
     )
     def post(self, request: Request, pk: int) -> Response:
-        row = selfregistration.access_self_registration_for_user(
-            user=request.user, registration_id=pk
-        )
+        row = permissions.access_self_registration_for_user(user=request.user, registration_id=pk)
         data = validated(ApproveIn, request.data)
         result = selfregistration.self_registration_approve(
             registration=row, actor=request.user, **data
@@ -436,9 +432,7 @@ class SelfRegistrationRejectApi(ApiView):
         summary="Reject with a reason; nothing enters the registry",
     )
     def post(self, request: Request, pk: int) -> Response:
-        row = selfregistration.access_self_registration_for_user(
-            user=request.user, registration_id=pk
-        )
+        row = permissions.access_self_registration_for_user(user=request.user, registration_id=pk)
         data = validated(RejectIn, request.data)
         row = selfregistration.self_registration_reject(
             registration=row, reason=data["reason"], actor=request.user
@@ -475,7 +469,7 @@ class HouseRatingListApi(ApiView):
         summary="The house's ratings, newest quarter first (一户一档)",
     )
     def get(self, request: Request, pk: int) -> Response:
-        house = selectors.access_house_for_user(user=request.user, house_id=pk)
+        house = permissions.access_house_for_user(user=request.user, house_id=pk)
         return Response(RatingOut(ratings.house_ratings(house=house), many=True).data)
 
     @extend_schema(
@@ -485,7 +479,7 @@ class HouseRatingListApi(ApiView):
         summary="Rate the house for a quarter (409 when already rated)",
     )
     def post(self, request: Request, pk: int) -> Response:
-        house = selectors.access_house_for_user(user=request.user, house_id=pk)
+        house = permissions.access_house_for_user(user=request.user, house_id=pk)
         data = validated(RatingIn, request.data)
         rating = ratings.house_rate(house=house, actor=request.user, **data)
         return Response(RatingOut(rating).data, status=201)
@@ -502,7 +496,7 @@ class HouseRatingSuggestionApi(ApiView):
         "quarter)",
     )
     def get(self, request: Request, pk: int) -> Response:
-        house = selectors.access_house_for_user(user=request.user, house_id=pk)
+        house = permissions.access_house_for_user(user=request.user, house_id=pk)
         query = validated(SuggestionQuery, request.query_params)
         year, quarter = ratings.quarter_of(timezone.localdate())
         suggestion = ratings.rating_suggestion(

@@ -21,8 +21,8 @@ from wangge.core.errors import InvalidInputError, NotFoundError
 from wangge.core.rest import ERROR_RESPONSES, ApiView, filters_of, validated
 from wangge.registry import serializers as registry_serializers
 from wangge.registry.ledgers import exporting, importing, mapping, reading
-from wangge.registry.ledgers.importing import access_import_for_user
 from wangge.registry.models import LedgerImport
+from wangge.registry.permissions import access_import_for_user
 
 _KIND = OpenApiParameter(
     "kind", str, OpenApiParameter.PATH, enum=list(mapping.KINDS), description="Kind of ledger."

@@ -25,9 +25,11 @@ from wangge.core.transactions import run_serializable
 from wangge.registry import lifecycle
 from wangge.registry.lifecycle import invalid
 from wangge.registry.models import House, Residency
-from wangge.registry.selectors import access_house_for_user, access_residency_for_user
-
-PERMISSIONS = ("registry.change_residency", "registry.add_residency")
+from wangge.registry.permissions import (
+    access_house_for_user,
+    access_residency_for_user,
+    can_move_resident,
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def resident_move(
 def _move(
     *, residency_id: int, to_house_id: int, moved_on: date, actor: User, relation: str | None
 ) -> Move:
-    if not actor.has_perms(PERMISSIONS):
+    if not can_move_resident(actor):
         raise PermissionDeniedError(_("Your role may not move residents."))
     old = access_residency_for_user(user=actor, residency_id=residency_id)
     house = access_house_for_user(user=actor, house_id=to_house_id)

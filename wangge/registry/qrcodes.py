@@ -74,17 +74,6 @@ def house_for_token(token: str) -> House:
     return house
 
 
-def access_house_by_token_for_user(*, user: User, token: str) -> House:
-    """The house for a user whose scope covers it; outside the scope answers like unknown."""
-    if not TOKEN_RE.fullmatch(token or ""):
-        raise NotFoundError(_("No house with this code."))
-    houses = filter_to_scope(House.objects.select_related("building"), user, "region_code")
-    house = houses.filter(qr_token=token).first()
-    if house is None:
-        raise NotFoundError(_("No house with this code."))
-    return house
-
-
 # Services ----------------------------------------------------------------------------------------
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
-from django.utils.translation import gettext as _
 
 from wangge.core.errors import NotFoundError
 from wangge.core.models import User
@@ -60,14 +59,6 @@ def building_list(
     return buildings.order_by("region_code", "address", "id")
 
 
-def access_building_for_user(*, user: User, building_id: Any) -> Building:
-    return _get(
-        _scoped(Building.objects.all(), user),
-        building_id,
-        _("No building with id %(id)s.") % {"id": building_id},
-    )
-
-
 def house_list(
     *,
     user: User,
@@ -83,14 +74,6 @@ def house_list(
     return houses.order_by("region_code", "building_id", "unit", "room", "id")
 
 
-def access_house_for_user(*, user: User, house_id: Any) -> House:
-    return _get(
-        _scoped(House.objects.select_related("building"), user),
-        house_id,
-        _("No house with id %(id)s.") % {"id": house_id},
-    )
-
-
 def household_list(
     *, user: User, house: int | None = None, region: str | None = None
 ) -> QuerySet[Household]:
@@ -101,14 +84,6 @@ def household_list(
     if house is not None:
         households = households.filter(house_id=house)
     return households.order_by("region_code", "house_id", "number", "id")
-
-
-def access_household_for_user(*, user: User, household_id: Any) -> Household:
-    return _get(
-        _scoped(Household.objects.select_related("house__building", "head", "care_class"), user),
-        household_id,
-        _("No household with id %(id)s.") % {"id": household_id},
-    )
 
 
 # People ----------------------------------------------------------------------------------------
@@ -196,14 +171,6 @@ def person_find(*, user: User, id_number: str = "", phone: str = "") -> QuerySet
     return people.order_by("region_code", "name", "id")
 
 
-def access_person_for_user(*, user: User, person_id: Any) -> Person:
-    return _get(
-        _people(user).select_related("merged_into"),
-        person_id,
-        _("No person with id %(id)s.") % {"id": person_id},
-    )
-
-
 def person_residencies(*, person: Person) -> QuerySet[Residency]:
     return person.residencies.select_related("house__building", "household").order_by(
         "deregistered_at", "-moved_in_on", "-id"
@@ -224,19 +191,6 @@ def residency_list(
         living = Q(moved_out_on__isnull=True, deregistered_at__isnull=True)
         residencies = residencies.filter(living if current else ~living)
     return residencies.order_by("-moved_in_on", "-id")
-
-
-def access_residency_for_user(*, user: User, residency_id: Any) -> Residency:
-    """A residency whose house, or whose person's home, is inside the user's scope."""
-    scope = scope_prefixes(user)
-    residencies = Residency.objects.select_related("person", "house__building", "household")
-    if not scope:
-        residencies = residencies.none()
-    elif scope is not EVERYTHING:
-        residencies = residencies.filter(
-            prefixes_q(scope, "region_code") | prefixes_q(scope, "person__region_code")
-        )
-    return _get(residencies, residency_id, _("No residency with id %(id)s.") % {"id": residency_id})
 
 
 # Organizations and components ------------------------------------------------------------------
@@ -262,14 +216,6 @@ def organization_list(
     return organizations.order_by("region_code", "name", "id")
 
 
-def access_organization_for_user(*, user: User, organization_id: Any) -> Organization:
-    return _get(
-        _scoped(Organization.objects.all(), user),
-        organization_id,
-        _("No organization with id %(id)s.") % {"id": organization_id},
-    )
-
-
 def component_list(
     *,
     user: User,
@@ -283,14 +229,6 @@ def component_list(
     if status:
         components = components.filter(status=status)
     return components.order_by("component_id")
-
-
-def access_component_for_user(*, user: User, component_id: Any) -> Component:
-    return _get(
-        _scoped(Component.objects.select_related("grid"), user),
-        component_id,
-        _("No component with id %(id)s.") % {"id": component_id},
-    )
 
 
 # Configuration ---------------------------------------------------------------------------------

@@ -205,14 +205,6 @@ def self_registration_list(
     return rows.order_by("submitted_at", "id")
 
 
-def access_self_registration_for_user(*, user: User, registration_id: Any) -> SelfRegistration:
-    message = _("No self-registration with id %(id)s.") % {"id": registration_id}
-    try:
-        return _scoped(user).get(pk=registration_id)
-    except (SelfRegistration.DoesNotExist, ValueError, TypeError):
-        raise NotFoundError(message) from None
-
-
 # Deciding -----------------------------------------------------------------------------------------
 
 
@@ -307,7 +299,6 @@ def pending_count(*, user: User) -> int:
 __all__ = [
     "MAX_PENDING_PER_HOUSE",
     "TenantDetails",
-    "access_self_registration_for_user",
     "pending_count",
     "self_registration_approve",
     "self_registration_list",

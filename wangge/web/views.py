@@ -7,10 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from wangge.cases.permissions import can_view_cases
 from wangge.core.roles import user_roles
 from wangge.core.scope import user_prefixes
 from wangge.regions.locate import DEFAULT_LAYER
 from wangge.regions.selectors import grid_layer_list
+from wangge.registry import permissions as registry_permissions
 
 # Where each role's own work is, in order: the first that fits a user is their home page.
 PHONE_ROLES = frozenset({"grid_worker"})
@@ -36,16 +38,16 @@ def landing_page(user: Any) -> str:
     starts there; anyone else on the map.
     """
     roles = user_roles(user)
-    can_cases = user.has_perm("cases.view_case")
+    can_cases = can_view_cases(user)
     if can_cases and roles & PHONE_ROLES:
         return "web:mobile-tasks"
     if can_cases and (roles & CONSOLE_ROLES or user.is_superuser):
         return "web:console"
-    if "assessor" in roles and user.has_perm("registry.view_data_quality"):
+    if "assessor" in roles and registry_permissions.can_view_data_quality(user):
         return "web:registry-quality"
     if "system_admin" in roles and user.is_staff:
         return "admin:index"
-    if user.has_perm("registry.view_building"):
+    if registry_permissions.can_view_building(user):
         return "web:registry"
     return "web:map"
 

@@ -47,9 +47,9 @@ from wangge.cases.models import (
     Stage,
     TimeUnitChoice,
 )
+from wangge.cases.permissions import access_case_for_user
 from wangge.cases.photos import case_photo_add, prepare_photo
 from wangge.cases.selectors import (
-    access_case_for_user,
     actionable_groups,
     actionable_q,
     by_deadline,

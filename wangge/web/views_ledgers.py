@@ -23,9 +23,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from wangge.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from wangge.core.models import User
+from wangge.registry import permissions
 from wangge.registry.ledgers import exporting, importing, mapping
-from wangge.registry.ledgers.importing import access_import_for_user
 from wangge.registry.models import LedgerImport, LedgerTemplate
+from wangge.registry.permissions import access_import_for_user
 
 RECENT_JOBS = 10
 # A queued job waiting longer than this is explained as possibly stuck (no task consumer).
@@ -69,7 +70,7 @@ def _page(
 ) -> HttpResponse:
     user = request.user
     kinds = _kinds()
-    import_kinds = [(c, label) for c, label in kinds if importing.can_import_ledger(user, c)]
+    import_kinds = [(c, label) for c, label in kinds if permissions.can_import_ledger(user, c)]
     if import_kinds and kind not in dict(import_kinds):
         kind = import_kinds[0][0]
     return render(
@@ -79,9 +80,9 @@ def _page(
             "kinds": kinds,
             "kind": kind,
             "import_kinds": import_kinds,
-            "export_kinds": [(c, lb) for c, lb in kinds if exporting.can_export_ledger(user, c)],
+            "export_kinds": [(c, lb) for c, lb in kinds if permissions.can_export_ledger(user, c)],
             "errors": errors,
-            "can_unmask": user.has_perm(exporting.UNMASK),
+            "can_unmask": permissions.can_unmask_person(user),
             **_status(user, current),
         },
         status=status,

@@ -22,12 +22,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from wangge.cases.inbox import (
-    access_notification_for_user,
     inbox_list,
     notification_mark_all_read,
     notification_mark_read,
 )
 from wangge.cases.models import Notification
+from wangge.cases.permissions import access_notification_for_user
 from wangge.core.errors import NotFoundError
 from wangge.web.views_cases import ACTION_LABELS
 

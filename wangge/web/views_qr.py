@@ -35,7 +35,7 @@ from django.views.decorators.http import require_POST
 
 from wangge.core.clientaddress import client_address
 from wangge.core.errors import ConflictError, InvalidInputError, NotFoundError
-from wangge.registry import qrcodes, ratings, selectors, selfregistration
+from wangge.registry import permissions, qrcodes, ratings, selfregistration
 from wangge.registry.models import House, Person
 
 LABEL_LIMIT = 600  # labels on one printable page (about 29 sheets of 21)
@@ -130,16 +130,16 @@ def _tenant_page(request: HttpRequest, token: str) -> HttpResponse:
 
 def _worker_page(request: HttpRequest, token: str) -> HttpResponse:
     user = request.user
-    if not user.has_perm("registry.view_house"):
+    if not permissions.can_view_house(user):
         raise _not_found()
     try:
-        house = qrcodes.access_house_by_token_for_user(user=user, token=token)
+        house = permissions.access_house_by_token_for_user(user=user, token=token)
     except NotFoundError:
         raise _not_found() from None
     if request.method != "GET":
         raise _not_found()
     scan = qrcodes.house_scan_log(house=house, user=user)
-    sees_people = user.has_perm("registry.view_person")
+    sees_people = permissions.can_view_person(user)
     residents = list(
         house.residencies.filter(deregistered_at__isnull=True)
         .select_related("person")
@@ -167,7 +167,7 @@ def _worker_page(request: HttpRequest, token: str) -> HttpResponse:
         else [],
         "sees_people": sees_people,
         "recent_scans": qrcodes.house_scans(house=house, limit=5),
-        "can_approve": user.has_perms(("registry.add_person", "registry.add_residency")),
+        "can_approve": permissions.can_register_person(user),
         **rating_context(request, house),
         "rating_next": request.path,
     }
@@ -187,7 +187,7 @@ def house_qr_page(request: HttpRequest, token: str) -> HttpResponse:
 def house_qr_locate(request: HttpRequest, token: str) -> HttpResponse:
     """The phone's location for the scan just logged (sent by qr.js); 204 or 400/404."""
     try:
-        qrcodes.access_house_by_token_for_user(user=request.user, token=token)
+        permissions.access_house_by_token_for_user(user=request.user, token=token)
         qrcodes.house_scan_locate(
             scan_id=request.POST.get("scan"),
             user=request.user,
@@ -223,7 +223,7 @@ def self_registrations_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         try:
-            row = selfregistration.access_self_registration_for_user(
+            row = permissions.access_self_registration_for_user(
                 user=user, registration_id=request.POST.get("id")
             )
             if action == "approve":
@@ -325,7 +325,7 @@ def rating_context(request: HttpRequest, house: House) -> dict[str, Any]:
         "ratings": history,
         "suggestion": suggestion,
         "quarter_label": f"{year}Q{quarter}",
-        "can_rate": house.rented and request.user.has_perm("registry.change_house"),
+        "can_rate": house.rented and permissions.can_change_house(request.user),
     }
 
 
@@ -335,13 +335,13 @@ def rating_context(request: HttpRequest, house: House) -> dict[str, Any]:
 def house_ratings_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     """The star-rating part of a house page: history, this quarter's suggestion, the form."""
     try:
-        house = selectors.access_house_for_user(user=request.user, house_id=pk)
+        house = permissions.access_house_for_user(user=request.user, house_id=pk)
     except NotFoundError as exc:
         raise Http404(exc.message) from None
     error = ""
     status = 200
     if request.method == "POST":
-        if not request.user.has_perm("registry.change_house"):
+        if not permissions.can_change_house(request.user):
             return HttpResponse(status=403)
         year, quarter = ratings.quarter_of(timezone.localdate())
         manual = {

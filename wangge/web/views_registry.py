@@ -28,8 +28,9 @@ from wangge.core.errors import InvalidInputError, NotFoundError, PermissionDenie
 from wangge.core.models import User
 from wangge.core.rest import BBoxFormField
 from wangge.regions.models import Grid
-from wangge.regions.selectors import access_grid_for_user, ancestors_of, grid_list
-from wangge.registry import selectors
+from wangge.regions.permissions import access_grid_for_user
+from wangge.regions.selectors import ancestors_of, grid_list
+from wangge.registry import permissions, selectors
 from wangge.registry.models import Component, Household, Person, PersonEvent, Residency
 from wangge.web.views_qr import rating_context
 
@@ -122,7 +123,7 @@ def grid_page(request: HttpRequest, code: str) -> HttpResponse:
 
 @_page_view("registry.view_building")
 def building_page(request: HttpRequest, pk: int) -> HttpResponse:
-    building = _found(selectors.access_building_for_user, user=request.user, building_id=pk)
+    building = _found(permissions.access_building_for_user, user=request.user, building_id=pk)
     living = Q(residencies__moved_out_on__isnull=True, residencies__deregistered_at__isnull=True)
     houses = selectors.house_list(user=request.user, building=building.pk).annotate(
         household_count=Count("households", distinct=True),
@@ -149,13 +150,13 @@ def _grid_of(code: str) -> Grid | None:
 
 
 def _people_ok(request: HttpRequest) -> bool:
-    return request.user.has_perm("registry.view_person")
+    return permissions.can_view_person(request.user)
 
 
 @_page_view("registry.view_house", "registry.view_person")
 def house_page(request: HttpRequest, pk: int) -> HttpResponse:
     """A house: its building, households with their members, residents now and before."""
-    house = _found(selectors.access_house_for_user, user=request.user, house_id=pk)
+    house = _found(permissions.access_house_for_user, user=request.user, house_id=pk)
     residencies = list(
         Residency.objects.filter(house=house)
         .select_related("person", "household")
@@ -189,9 +190,7 @@ def house_page(request: HttpRequest, pk: int) -> HttpResponse:
             "visible": visible,
             "relation_labels": RELATION_LABELS,
             "reason_labels": REASON_LABELS,
-            "can_register": request.user.has_perms(
-                ("registry.add_person", "registry.add_residency")
-            ),
+            "can_register": permissions.can_register_person(request.user),
         },
     )
     response["Cache-Control"] = "no-store"
@@ -201,7 +200,7 @@ def house_page(request: HttpRequest, pk: int) -> HttpResponse:
 @_page_view("registry.view_household", "registry.view_person")
 def household_page(request: HttpRequest, pk: int) -> HttpResponse:
     household: Household = _found(
-        selectors.access_household_for_user, user=request.user, household_id=pk
+        permissions.access_household_for_user, user=request.user, household_id=pk
     )
     members = list(
         Residency.objects.filter(household=household)
@@ -246,7 +245,7 @@ def person_page(request: HttpRequest, pk: int) -> HttpResponse:
 
     A POST asks for one full number (permission, reason, audit row: ``pii.unseal_for_user``).
     """
-    person: Person = _found(selectors.access_person_for_user, user=request.user, person_id=pk)
+    person: Person = _found(permissions.access_person_for_user, user=request.user, person_id=pk)
     status = 200
     unmasked: dict[str, str] = {}
     unmask_errors: dict[str, list[str]] = {}
@@ -300,7 +299,7 @@ def person_page(request: HttpRequest, pk: int) -> HttpResponse:
             "residencies": residencies,
             "events": [_event_row(event) for event in selectors.person_history(person=person)],
             "age": person.age_on(timezone.localdate()),
-            "can_unmask": request.user.has_perm("registry.unmask_person"),
+            "can_unmask": permissions.can_unmask_person(request.user),
             "unmask_form": form,
             "unmasked": unmasked,
             "unmask_errors": unmask_errors,
@@ -397,7 +396,7 @@ def _search(user: User, data: dict[str, Any]) -> dict[str, Any]:
     phone = data.get("phone", "").strip()
     address = data.get("address", "").strip()
     found: dict[str, Any] = {"people": [], "buildings": [], "organizations": []}
-    if user.has_perm("registry.view_person") and (name or suffix or phone):
+    if permissions.can_view_person(user) and (name or suffix or phone):
         if phone:
             people = selectors.person_find(user=user, phone=phone)
             if name:
@@ -409,9 +408,9 @@ def _search(user: User, data: dict[str, Any]) -> dict[str, Any]:
         found["people"] = list(people[:SEARCH_LIMIT])
     if address or (name and not (suffix or phone)):
         text = address or name
-        if user.has_perm("registry.view_building") and address:
+        if permissions.can_view_building(user) and address:
             found["buildings"] = list(selectors.building_list(user=user, q=text)[:SEARCH_LIMIT])
-        if user.has_perm("registry.view_organization"):
+        if permissions.can_view_organization(user):
             found["organizations"] = list(
                 selectors.organization_list(user=user, q=text)[:SEARCH_LIMIT]
             )
@@ -425,7 +424,7 @@ def _search(user: User, data: dict[str, Any]) -> dict[str, Any]:
 @_page_view("registry.view_organization")
 def organization_page(request: HttpRequest, pk: int) -> HttpResponse:
     organization = _found(
-        selectors.access_organization_for_user, user=request.user, organization_id=pk
+        permissions.access_organization_for_user, user=request.user, organization_id=pk
     )
     return render(
         request,

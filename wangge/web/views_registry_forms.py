@@ -34,7 +34,7 @@ from wangge.core.errors import (
     PermissionDeniedError,
 )
 from wangge.lib.images import FORMATS
-from wangge.registry import lifecycle, moves, selectors
+from wangge.registry import lifecycle, moves, permissions, selectors
 from wangge.registry.models import House, Person, Residency, Tag
 from wangge.registry.qrcodes import house_label
 from wangge.web.views_registry import _found, _page_view, _trail
@@ -252,7 +252,7 @@ def _house_name(house: House) -> str:
 @_page_view(*REGISTER_PERMISSIONS, "registry.view_house")
 @require_http_methods(["GET", "POST"])
 def person_register_page(request: HttpRequest, pk: int) -> HttpResponse:
-    house = _found(selectors.access_house_for_user, user=request.user, house_id=pk)
+    house = _found(permissions.access_house_for_user, user=request.user, house_id=pk)
     form = RegisterForm(request.POST or None, house=house)
     house_url = reverse("web:registry-house", args=[house.pk])
 
@@ -305,7 +305,7 @@ def person_register_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _residency(request: HttpRequest, pk: int) -> Residency:
-    return _found(selectors.access_residency_for_user, user=request.user, residency_id=pk)
+    return _found(permissions.access_residency_for_user, user=request.user, residency_id=pk)
 
 
 def _residency_context(residency: Residency, title: str, submit: str) -> dict[str, Any]:
@@ -369,7 +369,7 @@ def residency_register_action(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("web:registry-person", args=[residency.person_id]))
 
 
-@_page_view(*moves.PERMISSIONS, "registry.view_person")
+@_page_view(*permissions.MOVE_PERMISSIONS, "registry.view_person")
 @require_http_methods(["GET", "POST"])
 def residency_move_page(request: HttpRequest, pk: int) -> HttpResponse:
     """搬迁: the person leaves this house for another one in the user's scope, in one step
@@ -408,7 +408,7 @@ def residency_move_page(request: HttpRequest, pk: int) -> HttpResponse:
 @_page_view(*PERSON_PERMISSIONS, "registry.view_person")
 @require_http_methods(["GET", "POST"])
 def person_tags_page(request: HttpRequest, pk: int) -> HttpResponse:
-    person: Person = _found(selectors.access_person_for_user, user=request.user, person_id=pk)
+    person: Person = _found(permissions.access_person_for_user, user=request.user, person_id=pk)
     current: list[Tag] = list(person.tags.all())
     form = TagsForm(request.POST or None, initial={"tags": current})
     person_url = reverse("web:registry-person", args=[person.pk])
@@ -436,7 +436,7 @@ PHOTO_CONTENT_TYPES = {extension: content_type for content_type, extension in FO
 
 
 def _person(request: HttpRequest, pk: int) -> Person:
-    return _found(selectors.access_person_for_user, user=request.user, person_id=pk)
+    return _found(permissions.access_person_for_user, user=request.user, person_id=pk)
 
 
 @_page_view(*PERSON_PERMISSIONS, "registry.view_person")

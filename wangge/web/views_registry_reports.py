@@ -24,6 +24,7 @@ from wangge.core.errors import InvalidInputError
 from wangge.core.models import User
 from wangge.regions.models import Region
 from wangge.regions.selectors import grid_list
+from wangge.registry import permissions as registry_permissions
 from wangge.registry import qrcodes, quality
 from wangge.registry.models import Person, Residency
 from wangge.web.views_registry import SOCIAL, _page_view
@@ -195,7 +196,7 @@ def quality_page(request: HttpRequest) -> HttpResponse:
             "worker_rows": [
                 {"row": row, "cells": [row.counts.get(f, 0) for f in flags]} for row in worker_rows
             ],
-            "sees_people": user.has_perm("registry.view_person"),
+            "sees_people": registry_permissions.can_view_person(user),
             "query_grids": _query_without(request, "page"),
             "query_records": _query_without(request, "rpage"),
             "filter_query": _query_without(request, "page", "rpage", "flag"),

@@ -4,7 +4,8 @@ A view module (every module under ``wangge/web/``, every ``wangge/*/api*.py`` an
 every ``wangge/*/views*.py``) must not
 query a scoped model (one placed in the territory: a ``region_code`` column, a region or grid, or
 a row hanging off one of those) through ``Model.objects`` / ``_default_manager`` itself; it calls
-the app's selectors (``selectors.*``, ``access_*_for_user``) which apply ``wangge.core.scope``.
+the app's selectors (``selectors.*``) and permissions (``access_*_for_user``), which apply
+``wangge.core.scope``.
 The few places that do query directly are listed in ``ALLOWED`` with the reason; the list is kept
 exact, so a new direct query fails the test and a fixed one must leave the list.
 """
@@ -25,7 +26,7 @@ PACKAGE = ROOT / "wangge"
 # (module, function, model) → why the direct query does not bypass the scope.
 ALLOWED: dict[tuple[str, str, str], str] = {
     ("wangge/cases/api.py", "case_detail", "Case"): "re-reads, with its relations, a case the "
-    "view fetched through selectors.access_case_for_user",
+    "view fetched through permissions.access_case_for_user",
     ("wangge/cases/api.py", "case_detail", "CaseEvent"): "the events of that same case",
     ("wangge/cases/api.py", "CasePhotoFileApi.get", "CasePhoto"): "a photo of a case fetched "
     "through access_case_for_user (filtered by that case)",

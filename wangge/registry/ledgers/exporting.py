@@ -25,18 +25,10 @@ from wangge.core.audit import audit_log_write
 from wangge.core.errors import InvalidInputError, PermissionDeniedError
 from wangge.core.models import User
 from wangge.lib.spreadsheet import safe_cell, safe_row
-from wangge.registry import selectors
+from wangge.registry import permissions, selectors
 from wangge.registry.ledgers import mapping
 from wangge.registry.models import Component, House, Organization, Person
 
-EXPORT_PERSONAL_DATA = "registry.export_personal_data"
-UNMASK = "registry.unmask_person"
-VIEW_PERMISSIONS = {
-    mapping.PEOPLE: "registry.view_person",
-    mapping.HOUSES: "registry.view_house",
-    mapping.ORGANIZATIONS: "registry.view_organization",
-    mapping.COMPONENTS: "registry.view_component",
-}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FIELD_CHOICES = {
     key: spec.choices for fields in mapping.FIELDS.values() for key, spec in fields.items()
@@ -220,27 +212,20 @@ ROWS: dict[str, Callable[[User, dict[str, Any], bool], Iterator[dict[str, Any]]]
 }
 
 
-def can_export_ledger(user: User, kind: str) -> bool:
-    """May ``user`` export ledgers of ``kind`` (the checks of ``ledger_export`` before a reason)."""
-    if kind not in VIEW_PERMISSIONS or not user.has_perm(VIEW_PERMISSIONS[kind]):
-        return False
-    return kind != mapping.PEOPLE or user.has_perm(EXPORT_PERSONAL_DATA)
-
-
 def ledger_export(*, kind: str, user: User, filters: dict[str, Any], reason: str = "") -> Workbook:
     """A filtered list in the ledger's columns. People need the export permission; a ``reason``
     asks for full numbers, which needs the unmask permission too."""
     from openpyxl import Workbook as XlsxWorkbook
 
-    if not user.has_perm(VIEW_PERMISSIONS[kind]):
+    if not permissions.can_view_ledger(user, kind):
         raise PermissionDeniedError(_("You are not allowed to see this list."))
     personal = kind == mapping.PEOPLE
-    if personal and not user.has_perm(EXPORT_PERSONAL_DATA):
+    if personal and not permissions.can_export_personal_data(user):
         raise PermissionDeniedError(_("You are not allowed to export personal data."))
     reason = (reason or "").strip()
     reveal = personal and bool(reason)
     if reveal:
-        if not user.has_perm(UNMASK):
+        if not permissions.can_unmask_person(user):
             raise PermissionDeniedError(_("You are not allowed to see full personal data."))
         if len(reason) < pii.MIN_REASON_LENGTH:
             message = _("Give a reason of at least %(count)d characters.") % {

@@ -30,11 +30,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from wangge.core.audit import audit_log_write
-from wangge.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from wangge.core.errors import InvalidInputError, PermissionDeniedError
 from wangge.core.models import User
 from wangge.core.scope import filter_to_scope
 from wangge.lib.spreadsheet import safe_row
 from wangge.regions.models import Grid
+from wangge.registry import permissions
 from wangge.registry.ledgers import mapping, reading, validating, writing
 from wangge.registry.models import LedgerImport
 from wangge.registry.services import SOCIAL_LAYER, UNIT_LAYER
@@ -47,17 +48,6 @@ CHUNK_ROWS = 2000
 # Files up to this many rows are imported in the request (about a second for people); larger ones
 # in the background, where the page shows their progress.
 INLINE_ROWS = 500
-IMPORT_PERMISSIONS = {
-    mapping.PEOPLE: "registry.add_person",
-    mapping.HOUSES: "registry.add_house",
-    mapping.ORGANIZATIONS: "registry.add_organization",
-    mapping.COMPONENTS: "registry.add_component",
-}
-
-
-def can_import_ledger(user: User, kind: str) -> bool:
-    """May ``user`` import ledgers of ``kind``: the add permission of what the ledger creates."""
-    return kind in IMPORT_PERMISSIONS and user.has_perm(IMPORT_PERMISSIONS[kind])
 
 
 def _check_kind(kind: str) -> None:
@@ -107,7 +97,7 @@ def ledger_import_start(*, kind: str, upload: UploadedFile, actor: User) -> Ledg
     from wangge.registry.tasks import run_ledger_import
 
     _check_kind(kind)
-    if not can_import_ledger(actor, kind):
+    if not permissions.can_import_ledger(actor, kind):
         raise PermissionDeniedError(_("You are not allowed to import this kind of ledger."))
     limit = reading.max_bytes()
     if upload.size is not None and upload.size > limit:
@@ -150,20 +140,6 @@ def ledger_import_start(*, kind: str, upload: UploadedFile, actor: User) -> Ledg
         run_ledger_import(job.pk)
     job.refresh_from_db()
     return job
-
-
-def access_import_for_user(*, user: User, job_id: Any) -> LedgerImport:
-    """An import job of the user's own (a superuser's: any); others answer like missing ones:
-    a job's rejects hold the numbers of the rows it rejected."""
-    jobs = (
-        LedgerImport.objects.all()
-        if user.is_superuser
-        else LedgerImport.objects.filter(created_by=user)
-    )
-    try:
-        return jobs.get(pk=job_id)
-    except (LedgerImport.DoesNotExist, ValueError, TypeError):
-        raise NotFoundError(_("No ledger import with id %(id)s.") % {"id": job_id}) from None
 
 
 @dataclass(frozen=True)

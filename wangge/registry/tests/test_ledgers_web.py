@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from wangge.core.models import AuditLog
+from wangge.registry import permissions
 from wangge.registry.models import LedgerImport, Person
 from wangge.registry.tests.test_ledgers import PEOPLE_HEADERS, person_row, xlsx
 
@@ -147,18 +148,17 @@ def test_a_job_stuck_in_the_queue_is_explained(client, cast):
 
 @pytest.mark.django_db
 def test_roles_see_only_the_upload_and_export_forms_they_may_use(client, cast):
-    from wangge.registry.ledgers import exporting, importing
 
     for user in (cast.grid_worker_a, cast.community_officer, cast.nobody, cast.street_dispatcher):
         client.force_login(user)
         page = client.get(reverse("web:ledgers")).content.decode()
         for kind in ("people", "houses", "organizations", "components"):
-            may_import = importing.can_import_ledger(user, kind)
+            may_import = permissions.can_import_ledger(user, kind)
             assert (f'<option value="{kind}"' in page) == may_import, (user, kind)
-            may_export = exporting.can_export_ledger(user, kind)
+            may_export = permissions.can_export_ledger(user, kind)
             action = reverse("web:ledger-export", args=[kind])
             assert (f'action="{action}"' in page) == may_export, (user, kind)
-        if not any(importing.can_import_ledger(user, k) for k in ("people", "houses")):
+        if not any(permissions.can_import_ledger(user, k) for k in ("people", "houses")):
             assert 'name="file"' not in page
 
 
