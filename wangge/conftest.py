@@ -77,3 +77,16 @@ def cast(territory) -> Cast:
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium through Playwright, for the browser tests (wangge/testing/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from wangge.testing.browser import CHROMIUM, LAUNCH_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield browser
+        browser.close()

@@ -2,13 +2,11 @@
 the console, a case page with its map, the phone report form and the TOTP enrolment page."""
 
 import os
-from pathlib import Path
 
 import pytest
 
 from wangge.cases.tests.factories import report
-
-CHROMIUM = Path("/usr/bin/chromium")
+from wangge.testing.browser import require_chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -16,27 +14,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("Debian's chromium is missing: `make test` installs it")
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it)", allow_module_level=True
-    )
+require_chromium()
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def watch(page, problems: list[str]) -> None:

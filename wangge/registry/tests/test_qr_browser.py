@@ -9,8 +9,8 @@ import pytest
 
 from wangge.registry.models import HouseScan, SelfRegistration
 from wangge.registry.tests import factories as f
+from wangge.testing.browser import require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
@@ -20,25 +20,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("Debian's chromium is missing: `make test` installs it")
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+require_chromium()
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def test_a_tenant_registers_on_the_phone_and_the_grid_worker_scans_the_code(

@@ -19,8 +19,8 @@ from wangge.cases.services import case_act
 from wangge.cases.tests.factories import IN_GRID_A, IN_GRID_B, act, category, handler, report
 from wangge.cases.tests.factories import department as make_department
 from wangge.regions.models import Grid
+from wangge.testing.browser import require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 # The pictures in docs/ are refreshed only on request, so a test run leaves the checkout clean.
 SCREENSHOTS = (
     Path(__file__).resolve().parents[3]
@@ -35,27 +35,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("Debian's chromium is missing: `make test` installs it")
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it)", allow_module_level=True
-    )
+require_chromium()
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def phone(browser, at: tuple[float, float]):

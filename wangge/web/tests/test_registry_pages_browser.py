@@ -21,8 +21,8 @@ from wangge.registry.tests.factories import (
     resident_id,
     tag,
 )
+from wangge.testing.browser import require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 # The page's picture in docs/ is refreshed only on request, so a test run leaves the checkout clean.
 SCREENSHOTS = (
     Path(__file__).resolve().parents[3]
@@ -36,27 +36,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("Debian's chromium is missing: `make test` installs it")
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it)", allow_module_level=True
-    )
+require_chromium()
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def test_a_community_officer_walks_from_the_grid_to_a_person_and_unmasks_his_id(

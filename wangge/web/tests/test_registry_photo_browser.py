@@ -16,8 +16,8 @@ from PIL import ExifTags, Image, ImageDraw
 from wangge.core.models import AuditLog
 from wangge.registry.models import Person
 from wangge.registry.tests.factories import GRID_A, building, house, register, resident_id, tag
+from wangge.testing.browser import require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = (
     Path(__file__).resolve().parents[3]
     / ("docs" if os.environ.get("WANGGE_UPDATE_DOC_SCREENSHOTS") else "var")
@@ -31,27 +31,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("Debian's chromium is missing: `make test` installs it")
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it)", allow_module_level=True
-    )
+require_chromium()
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def _login(browser, live_server, username: str, next_url: str):
